@@ -1,0 +1,36 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@GOVERNOR_ENV=$${GOVERNOR_ENV:-development} $(BIN)/governor token --help >/dev/null
+	@echo
+	@echo "Governor on http://127.0.0.1:8000 (SQLite in instance/, development secret in instance/dev-secret)."
+	@echo "Mint a token in another shell, from this folder:"
+	@echo "  export GOVERNOR_ENV=development"
+	@echo "  TOKEN=\$$($(BIN)/governor token --sub chat-web --scope sessions)"
+	@echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8000/v1/users/u-1/status"
+	@echo
+	GOVERNOR_ENV=$${GOVERNOR_ENV:-development} $(BIN)/governor serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

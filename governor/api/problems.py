@@ -1,0 +1,58 @@
+"""One place where every error becomes an RFC 9457 problem response, never a stack trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from governor.errors import PROBLEM_BASE, InvalidRequest, MalformedRequest, Problem, Unavailable
+from governor.store.database import DatabaseUnavailable
+
+log = logging.getLogger("governor.api")
+RETRY_AFTER_SECONDS = 2
+
+
+def problem_response(body: dict, status: int, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json", headers=headers)
+
+
+def validation_problem(e: ValidationError) -> Problem:
+    errors = [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+              for err in e.errors(include_url=False, include_input=False)]
+    if any(err["type"] == "json_invalid" for err in e.errors()):
+        return MalformedRequest("the body must be a JSON object")
+    where = errors[0]["field"] if errors else "(body)"
+    return InvalidRequest(f"{where}: {errors[0]['message']}" if errors else "invalid request", errors=errors)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(e: Problem):
+        return problem_response(e.body(), e.status)
+
+    @app.errorhandler(ValidationError)
+    def _validation(e: ValidationError):
+        p = validation_problem(e)
+        return problem_response(p.body(), p.status)
+
+    @app.errorhandler(DatabaseUnavailable)
+    def _unavailable(e: DatabaseUnavailable):
+        log.warning("database unavailable: %s", e)
+        p = Unavailable("the database cannot be reached; retry shortly")
+        return problem_response(p.body(), p.status, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        slug = (e.name or "error").lower().replace(" ", "-")
+        body = {"type": PROBLEM_BASE + slug, "title": e.name, "status": e.code, "detail": e.description}
+        headers = {"Allow": ", ".join(e.valid_methods)} if getattr(e, "valid_methods", None) else None
+        return problem_response(body, e.code or 500, headers)
+
+    @app.errorhandler(Exception)
+    def _bug(e: Exception):  # a bug: logged with its trace, answered without it
+        log.exception("unhandled error")
+        body = {"type": PROBLEM_BASE + "internal-error", "title": "Internal error", "status": 500,
+                "detail": "an unexpected error occurred; it has been logged"}
+        return problem_response(body, 500)

@@ -1,0 +1,63 @@
+"""Users: status (scope `sessions`), age verification (`age` or `admin`), usage (`audit` or `admin`)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, current_app, g, request
+
+from governor.api.schemas import AgeVerification, body, decision_json, user_id, verification_json
+from governor.auth import requires
+from governor.errors import InvalidRequest
+from governor.service import sessions, users
+
+bp = Blueprint("users", __name__, url_prefix="/v1/users")
+MAX_USAGE_DAYS = 366
+
+
+def _svc():
+    return current_app.extensions["governor"]
+
+
+@bp.get("/<uid>/status")
+@requires("sessions")
+def status(uid: str):
+    st = sessions.status(_svc(), user_id(uid))
+    out = decision_json(st.decision)
+    out.update(verification=verification_json(st.facts.verification), active_sessions=st.active_sessions)
+    return out
+
+
+@bp.put("/<uid>/age-verification")
+@requires("age", "admin")
+def age_verification(uid: str):
+    uid = user_id(uid)
+    req = body(AgeVerification)
+    done = users.set_verification(_svc(), uid, req.to_domain(), g.principal.sub)
+    out = {"user_id": done.user_id, **verification_json(done.verification), "band": done.band.value}
+    return out
+
+
+@bp.get("/<uid>/usage")
+@requires("audit", "admin")
+def usage(uid: str):
+    uid = user_id(uid)
+    first, last = _date_arg("from"), _date_arg("to")
+    if first and last and first > last:
+        raise InvalidRequest("'from' is after 'to'", errors=[{"field": "from", "message": "after 'to'"}])
+    if first and last and last - first >= timedelta(days=MAX_USAGE_DAYS):
+        raise InvalidRequest(f"at most {MAX_USAGE_DAYS} days at a time")
+    days = users.usage(_svc(), uid, first, last)
+    return {"user_id": uid, "days": [{"date": d.date.isoformat(), "seconds": d.seconds, "sessions": d.sessions}
+                                     for d in days]}
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(f"{name!r} must be a date (YYYY-MM-DD)",
+                             errors=[{"field": name, "message": "not a date"}]) from None
+

@@ -1,0 +1,136 @@
+"""Configuration: config/defaults.toml, then a file named in GOVERNOR_CONFIG, then GOVERNOR_*
+environment variables, into one frozen Settings. Read when the app is built, never at import."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = PROJECT_DIR / "config" / "defaults.toml"
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(Exception):
+    """A bad setting: the message is the one line an operator needs."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "production"
+    database_url: str = "sqlite:///instance/governor.db"
+    policy: str = "config/policies/cn-minor-mode.toml"
+    instance_dir: str = "instance"
+    jwt_secret: str | None = None
+    jwt_issuer: str = "governor"
+    jwt_audience: str = "governor"
+    jwt_leeway_seconds: int = 10
+    jwt_max_ttl_seconds: int = 2592000
+    heartbeat_interval_seconds: int = 60
+    heartbeat_grace_seconds: int = 120
+    scheduler: bool = True
+    sweep_interval_seconds: int = 30
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    threads: int = 1
+    log_level: str = "info"
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def policy_path(self) -> Path:
+        return resolve_path(self.policy)
+
+
+def resolve_path(name: str) -> Path:
+    """A relative path from the working directory if it exists there, else from the project."""
+    path = Path(name)
+    if path.is_absolute() or path.exists():
+        return path
+    return PROJECT_DIR / path
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    files = [DEFAULTS_FILE] + ([Path(environ["GOVERNOR_CONFIG"])] if environ.get("GOVERNOR_CONFIG") else [])
+    for file in files:
+        try:
+            with open(file, "rb") as f:
+                doc = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"{file}: cannot read configuration: {e}") from None
+        for key, value in doc.items():
+            values[key] = _typed(key, value, str(file))
+    for key in _fields():
+        name = "GOVERNOR_" + key.upper()
+        if name in environ:
+            values[key] = _typed(key, environ[name], name)
+    settings = Settings(**values)
+    if settings.env not in ("production", "development", "test"):
+        raise ConfigError(f"GOVERNOR_ENV: {settings.env!r} is not production, development or test")
+    return settings
+
+
+def _fields() -> dict[str, type]:
+    return {f.name: f.type for f in dataclasses.fields(Settings)}
+
+
+def _typed(key: str, value: object, where: str) -> object:
+    kind = _fields().get(key)
+    if kind is None:
+        raise ConfigError(f"{where}: unknown setting {key!r}")
+    if "bool" in kind:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where}: {key} must be 1/0 or true/false, not {value!r}")
+    if "int" in kind:
+        try:
+            number = int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {key} must be a whole number, not {value!r}") from None
+        if number < 0:
+            raise ConfigError(f"{where}: {key} must not be negative")
+        return number
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be text")
+    return value
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The HS256 secret. Development generates one once into the instance folder; production
+    refuses to run without a strong one (no secret has a default)."""
+    if settings.jwt_secret:
+        if len(settings.jwt_secret.encode()) < MIN_SECRET_BYTES and not settings.development:
+            raise ConfigError(f"GOVERNOR_JWT_SECRET: too weak, use at least {MIN_SECRET_BYTES} bytes "
+                              "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        return settings.jwt_secret
+    if not settings.development:
+        raise ConfigError("GOVERNOR_JWT_SECRET: not set; production needs a secret of at least "
+                          f"{MIN_SECRET_BYTES} bytes (or set GOVERNOR_ENV=development to generate one)")
+    path = Path(settings.instance_dir) / "dev-secret"
+    if not path.exists():  # written aside, then linked: a second worker never reads half a secret
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".dev-secret.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

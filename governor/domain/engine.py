@@ -1,0 +1,300 @@
+"""The decision: may this user chat now, until when, and if not, why and when again.
+
+`decide()` is pure: it is given the policy, the user's facts, their booked usage and `now`, and
+returns a `Decision`. Everything a reader needs to know about why a child was refused is here.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from governor.domain.policy import Band, BandRules, Policy
+
+ZERO = timedelta(0)
+IDLE_RESET = timedelta(minutes=15)  # ends continuous use (for rest reminders) in bands with no break rule
+_SEARCH_DAYS = 400  # how far ahead an allowed-hours window is looked for before giving up
+
+
+class Reason(str, enum.Enum):
+    OK = "ok"
+    DAILY_LIMIT = "daily_limit_reached"
+    WEEKLY_LIMIT = "weekly_limit_reached"
+    CURFEW = "curfew"
+    COOLDOWN = "cooldown"
+    LOCKED = "locked"
+    VERIFICATION_REQUIRED = "verification_required"
+    TOO_MANY_SESSIONS = "too_many_sessions"
+
+
+# Ties between reasons whose retry_at is equally late go to the earlier one here.
+_PRECEDENCE = [Reason.LOCKED, Reason.VERIFICATION_REQUIRED, Reason.WEEKLY_LIMIT, Reason.DAILY_LIMIT,
+               Reason.CURFEW, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
+
+
+@dataclass(frozen=True)
+class Verification:
+    status: str  # verified | self_declared | unverified
+    birth_date: date | None = None
+    method: str | None = None
+    provider: str | None = None
+    assurance: str | None = None
+    expires_at: datetime | None = None
+    verified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Lock:
+    until: datetime | None = None  # None: until an admin unlocks
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    user_id: str
+    verification: Verification | None = None
+    timezone: str | None = None
+    daily_limit_minutes: int | None = None  # a guardian's limit; only ever tightens the band's
+    lock: Lock | None = None
+    grants: Mapping[date, int] = field(default_factory=dict)  # extra minutes per local day
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What has been booked: use per local day (at least every day of the current ISO week),
+    the continuous-use streak, and the `ends_at` of the user's other active sessions."""
+
+    days: Mapping[date, timedelta] = field(default_factory=dict)
+    streak_start: datetime | None = None
+    last_active: datetime | None = None
+    active_ends: tuple[datetime | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class Warning:
+    type: str  # time_running_out | break_soon | rest_reminder
+    seconds_left: int | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    user_id: str
+    allowed: bool
+    reason: Reason
+    band: Band
+    used_today: timedelta
+    remaining: timedelta | None
+    ends_at: datetime | None
+    retry_at: datetime | None
+    warnings: tuple[Warning, ...]
+    policy_name: str
+    policy_version: int
+
+
+def band_of(verification: Verification | None, today: date, now: datetime) -> Band:
+    """The band a verification gives on the local date `today`. Expired counts as unverified;
+    a self-declared age is believed only when it places the user in a minor band."""
+    v = verification
+    if v is None or v.status == "unverified" or v.birth_date is None:
+        return Band.UNVERIFIED
+    if v.expires_at is not None and v.expires_at <= now:
+        return Band.UNVERIFIED
+    b = v.birth_date
+    age = today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+    band = (Band.UNDER_8 if age < 8 else Band.AGE_8_15 if age < 16
+            else Band.AGE_16_17 if age < 18 else Band.ADULT)
+    if v.status == "self_declared" and band is Band.ADULT:
+        return Band.UNVERIFIED
+    return band
+
+
+def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
+           continuing: bool = False) -> Decision:
+    """The decision for starting a session at `now` or, with `continuing`, for keeping one alive
+    (then `usage.active_ends` lists the user's other sessions, and their number is no limit)."""
+    ctx = _Context(policy, user, usage, continuing, ZoneInfo(user.timezone) if user.timezone else policy.tz)
+    now = now.astimezone(ctx.tz)
+    today = now.date()
+    band, rules = ctx.rules_at(now)
+    caps = ctx.caps(rules, today)
+    remaining = max(min(left for _, left in caps), ZERO) if caps else None
+    common = dict(user_id=user.user_id, band=band, used_today=usage.days.get(today, ZERO),
+                  remaining=remaining, policy_name=policy.name, policy_version=policy.version)
+    blockers = ctx.blockers(now)
+    if blockers:
+        reason = max(blockers, key=lambda b: (_latest(b[1]), -_PRECEDENCE.index(b[0])))[0]
+        retry_at = ctx.earliest_admission(now)
+        return Decision(allowed=False, reason=reason, ends_at=None, warnings=(),
+                        retry_at=retry_at and retry_at.astimezone(ctx.tz), **common)
+    ends_at, kind = ctx.session_end(now, rules, remaining)
+    warnings = []
+    if ends_at is not None and ends_at - now <= timedelta(minutes=rules.warn_before_minutes):
+        warnings.append(Warning(kind, int((ends_at - now).total_seconds())))
+    streak = ctx.streak_length(now)
+    if rules.rest_reminder_minutes is not None and streak is not None \
+            and streak >= timedelta(minutes=rules.rest_reminder_minutes):
+        warnings.append(Warning("rest_reminder", None))
+    return Decision(allowed=True, reason=Reason.OK, ends_at=ends_at and ends_at.astimezone(ctx.tz), retry_at=None,
+                    warnings=tuple(warnings), **common)
+
+
+def reset_gap(rules: BandRules) -> timedelta:
+    """A pause this long ends continuous use: the band's break, or IDLE_RESET without one."""
+    return timedelta(minutes=rules.break_minutes) if rules.break_minutes is not None else IDLE_RESET
+
+
+def _latest(retry: datetime | None) -> float:
+    return float("inf") if retry is None else retry.timestamp()
+
+
+@dataclass(frozen=True)
+class _Context:
+    policy: Policy
+    user: UserFacts
+    usage: Usage
+    continuing: bool
+    tz: ZoneInfo
+
+    def rules_at(self, t: datetime) -> tuple[Band, BandRules]:
+        band = band_of(self.user.verification, t.date(), t)
+        return band, self.policy.bands[band]
+
+    # -- what stands in the way at time t (t >= now; "if nothing else changes") -------------
+
+    def blockers(self, t: datetime) -> list[tuple[Reason, datetime | None]]:
+        """Each reason that refuses a start at `t`, with the time it alone would lift."""
+        t = t.astimezone(self.tz)
+        band, rules = self.rules_at(t)
+        found: list[tuple[Reason, datetime | None]] = []
+        lock = self.user.lock
+        if lock is not None and (lock.until is None or t < lock.until):
+            found.append((Reason.LOCKED, lock.until))
+        if rules.requires_verification and band is Band.UNVERIFIED:
+            found.append((Reason.VERIFICATION_REQUIRED, None))
+        for reason, left in self.caps(rules, t.date()):
+            if left <= ZERO:
+                found.append((reason, self.next_week(t) if reason is Reason.WEEKLY_LIMIT else self.next_day(t)))
+        if rules.allowed_hours is not None and self.window_containing(rules, t) is None:
+            found.append((Reason.CURFEW, self.next_window_start(rules, t)))
+        streak = self.streak_length(t)
+        if rules.continuous_limit_minutes is not None and streak is not None \
+                and streak >= timedelta(minutes=rules.continuous_limit_minutes):
+            found.append((Reason.COOLDOWN, self.usage.last_active + timedelta(minutes=rules.break_minutes)))
+        if not self.continuing and rules.max_concurrent_sessions is not None:
+            running = [e for e in self.usage.active_ends if e is None or e > t]
+            if len(running) >= rules.max_concurrent_sessions:
+                ends = sorted(running, key=_latest)
+                found.append((Reason.TOO_MANY_SESSIONS, ends[0]))
+        return found
+
+    def earliest_admission(self, now: datetime) -> datetime | None:
+        """The first time at or after `now` with no blocker, or None if only an admin can help."""
+        t = now
+        for _ in range(64):
+            found = self.blockers(t)
+            if not found:
+                return t
+            retries = [r for _, r in found]
+            if any(r is None for r in retries):
+                return None
+            later = max(retries)
+            if later <= t:
+                return None
+            t = later
+        return None
+
+    # -- limits ------------------------------------------------------------------------------
+
+    def caps(self, rules: BandRules, day: date) -> list[tuple[Reason, timedelta]]:
+        """What is left of each limit on local `day` (negative when overspent), grants added."""
+        used = self.usage.days
+        grants = self.user.grants
+        out = []
+        daily = rules.daily_limit_minutes(day, self.policy.is_holiday(day))
+        if self.user.daily_limit_minutes is not None:
+            daily = self.user.daily_limit_minutes if daily is None else min(daily, self.user.daily_limit_minutes)
+        if daily is not None:
+            allowance = timedelta(minutes=daily + grants.get(day, 0))
+            out.append((Reason.DAILY_LIMIT, allowance - used.get(day, ZERO)))
+        if rules.weekly_limit_minutes is not None:
+            week = [day - timedelta(days=i) for i in range(day.weekday() + 1)]
+            allowance = timedelta(minutes=rules.weekly_limit_minutes + sum(grants.get(d, 0) for d in week))
+            out.append((Reason.WEEKLY_LIMIT, allowance - sum((used.get(d, ZERO) for d in week), ZERO)))
+        return out
+
+    def streak_length(self, t: datetime) -> timedelta | None:
+        """Continuous use at `t`: wall time since the streak began, unless a break has reset it.
+        Pauses shorter than the break do not stop the clock: they are no rest."""
+        start, last = self.usage.streak_start, self.usage.last_active
+        if start is None or last is None:
+            return None
+        _, rules = self.rules_at(t.astimezone(self.tz))
+        if t - last >= reset_gap(rules):
+            return None
+        return max(t - start, ZERO)
+
+    def session_end(self, now: datetime, rules: BandRules, remaining: timedelta | None):
+        """When a session running from `now` must end, and the warning that goes with it."""
+        ends: list[tuple[datetime, str]] = []
+        if remaining is not None:
+            ends.append((now + remaining, "time_running_out"))
+        window = self.window_containing(rules, now) if rules.allowed_hours is not None else None
+        if window is not None and window[1] is not None:
+            ends.append((window[1], "time_running_out"))
+        if rules.continuous_limit_minutes is not None:
+            streak = self.streak_length(now)
+            start = now if streak is None else now - streak
+            ends.append((start + timedelta(minutes=rules.continuous_limit_minutes), "break_soon"))
+        if not ends:
+            return None, None
+        return min(ends, key=lambda e: (e[0], e[1] != "time_running_out"))
+
+    # -- calendar ----------------------------------------------------------------------------
+
+    def local(self, day: date, minutes: int = 0) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.tz) + timedelta(minutes=minutes)
+
+    def next_day(self, t: datetime) -> datetime:
+        return self.local(t.astimezone(self.tz).date() + timedelta(days=1))
+
+    def next_week(self, t: datetime) -> datetime:
+        day = t.astimezone(self.tz).date()
+        return self.local(day + timedelta(days=7 - day.weekday()))
+
+    def intervals(self, rules: BandRules, first: date, days: int):
+        """Allowed-hours intervals of the days from `first` on, in order of start."""
+        for i in range(days):
+            day = first + timedelta(days=i)
+            windows = rules.windows(day, self.policy.is_holiday(day))
+            if windows is None:
+                windows = ()
+            for w in windows:
+                yield self.local(day, w.start), self.local(day, w.end)
+
+    def window_containing(self, rules: BandRules, t: datetime):
+        """(start, end) of the allowed period around `t`, adjacent windows merged; end None when
+        it runs on for more than a week. None when `t` is outside every window."""
+        day = t.astimezone(self.tz).date()
+        current = None
+        for start, end in self.intervals(rules, day - timedelta(days=1), 9):
+            if current is None:
+                if start <= t < end:
+                    current = [start, end]
+            elif start <= current[1]:
+                current[1] = max(current[1], end)
+            elif start > current[1]:
+                break
+        if current is None:
+            return None
+        if current[1] >= self.local(day + timedelta(days=7)):
+            return current[0], None
+        return current[0], current[1]
+
+    def next_window_start(self, rules: BandRules, t: datetime) -> datetime | None:
+        day = t.astimezone(self.tz).date()
+        for start, _ in self.intervals(rules, day, _SEARCH_DAYS):
+            if start > t:
+                return start
+        return None

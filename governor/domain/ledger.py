@@ -1,0 +1,102 @@
+"""Time accounting (DESIGN section 3), pure.
+
+A user's chat time is the union of their sessions' active time. Each user keeps a short list of
+recently booked intervals (`Activity.recent`); a session's new interval is booked only where it
+is not already covered, so two tabs open for ten minutes are ten minutes of use. The list is
+pruned to what an active session could still overlap, so it stays one or two intervals long.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+ZERO = timedelta(0)
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Activity:
+    recent: tuple[Interval, ...] = ()  # booked intervals, sorted and disjoint
+    streak_start: datetime | None = None  # when the current continuous use began
+    last_active: datetime | None = None  # the end of the latest booked use
+
+
+@dataclass(frozen=True)
+class Booking:
+    activity: Activity
+    pieces: tuple[Interval, ...]  # the newly covered time (may be empty)
+
+    @property
+    def total(self) -> timedelta:
+        return sum((b - a for a, b in self.pieces), ZERO)
+
+
+def covered_interval(last_seen: datetime, now: datetime, grace: timedelta,
+                     ends_at: datetime | None) -> Interval | None:
+    """What a heartbeat at `now` adds for a session last seen at `last_seen`: the gap, but never
+    more than the grace and never past `ends_at`; None when the clock went backwards."""
+    end = min(now, last_seen + grace)
+    if ends_at is not None:
+        end = min(end, ends_at)
+    return (last_seen, end) if end >= last_seen else None
+
+
+def book(activity: Activity, interval: Interval, reset_gap: timedelta) -> Booking:
+    """Add `interval` to the user's activity; return what was new and the updated activity."""
+    pieces = subtract(interval, activity.recent)
+    streak, last = activity.streak_start, activity.last_active
+    for a, b in pieces or (interval,):  # a zero-length interval (a start) still marks activity
+        if last is None or a - last >= reset_gap:
+            streak = a
+        last = b if last is None else max(last, b)
+    return Booking(replace(activity, recent=merge(activity.recent + pieces), streak_start=streak,
+                           last_active=last), pieces)
+
+
+def prune(activity: Activity, keep_from: datetime | None) -> Activity:
+    """Forget intervals that end before `keep_from` (the earliest `last_seen` of the user's active
+    sessions: nothing can overlap them any more); everything when no session is active."""
+    if keep_from is None:
+        return replace(activity, recent=())
+    return replace(activity, recent=tuple(iv for iv in activity.recent if iv[1] >= keep_from))
+
+
+def subtract(interval: Interval, covered: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    """The parts of `interval` not in `covered` (sorted, disjoint); zero-length parts dropped."""
+    start, end = interval
+    out = []
+    for a, b in covered:
+        if b <= start or a >= end:
+            continue
+        if a > start:
+            out.append((start, a))
+        start = max(start, b)
+        if start >= end:
+            break
+    if start < end:
+        out.append((start, end))
+    return tuple(out)
+
+
+def merge(intervals: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    out: list[list[datetime]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return tuple((a, b) for a, b in out)
+
+
+def split_by_day(interval: Interval, tz: ZoneInfo) -> list[tuple[date, timedelta]]:
+    """Book an interval per local day: a session that crosses midnight is split between days."""
+    start, end = interval
+    out = []
+    while start < end:
+        day = start.astimezone(tz).date()
+        midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+        cut = min(end, midnight)
+        out.append((day, cut - start))
+        start = cut
+    return out

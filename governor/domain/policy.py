@@ -1,0 +1,256 @@
+"""Policies as data (DESIGN section 2): frozen values, parsed and validated from a plain mapping.
+
+A policy document is what a TOML file or a JSON body holds. Every problem is reported as
+`PolicyInvalid(field, problem)` naming the dotted field, so a bad file stops start-up with one
+clear line and a bad admin PUT gets a 422 that says what to fix.
+"""
+from __future__ import annotations
+
+import enum
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class Band(str, enum.Enum):
+    UNDER_8 = "under_8"
+    AGE_8_15 = "age_8_15"
+    AGE_16_17 = "age_16_17"
+    ADULT = "adult"
+    UNVERIFIED = "unverified"
+
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_KEYS = ("default", "weekday", "weekend", "holiday") + WEEKDAY_KEYS
+_MISSING = object()
+
+
+class PolicyInvalid(ValueError):
+    def __init__(self, field: str, problem: str):
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}" if field else problem)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Allowed hours: minutes after the local midnight of the day it belongs to; `end` may pass
+    1440 for a window that crosses midnight ("20:00-02:00" is 1200..1560)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ByDay:
+    """A rule that may differ by day type. Lookup order: `holiday` (dates in the calendar), the
+    weekday's own key (`fri`), `weekend`/`weekday`, then `default`."""
+
+    values: tuple[tuple[str, Any], ...]
+
+    def for_day(self, day: date, holiday: bool) -> Any:
+        table = dict(self.values)
+        keys = (("holiday",) if holiday else ()) + (
+            WEEKDAY_KEYS[day.weekday()], "weekend" if day.weekday() >= 5 else "weekday", "default")
+        for key in keys:
+            if key in table:
+                return table[key]
+        return _MISSING
+
+
+@dataclass(frozen=True)
+class BandRules:
+    daily_limit: ByDay | None = None  # minutes, or None inside = unlimited
+    weekly_limit_minutes: int | None = None
+    allowed_hours: ByDay | None = None  # tuples of Window; None = always allowed
+    continuous_limit_minutes: int | None = None
+    break_minutes: int | None = None
+    max_concurrent_sessions: int | None = None
+    warn_before_minutes: int = 0
+    rest_reminder_minutes: int | None = None
+    requires_verification: bool = False
+
+    def daily_limit_minutes(self, day: date, holiday: bool) -> int | None:
+        if self.daily_limit is None:
+            return None
+        value = self.daily_limit.for_day(day, holiday)
+        return None if value is _MISSING else value
+
+    def windows(self, day: date, holiday: bool) -> tuple[Window, ...] | None:
+        """The day's allowed-hours windows, or None when the band has no hours rule."""
+        if self.allowed_hours is None:
+            return None
+        value = self.allowed_hours.for_day(day, holiday)
+        return None if value is _MISSING else value
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    timezone: str
+    holidays: frozenset[date]
+    bands: Mapping[Band, BandRules]
+    document: Mapping[str, Any] = field(compare=False, repr=False)
+    version: int = 0
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.holidays
+
+    def with_version(self, version: int) -> Policy:
+        return Policy(self.name, self.timezone, self.holidays, self.bands, self.document, version)
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+_RULE_KEYS = {f for f in BandRules.__dataclass_fields__ if f != "daily_limit"} | {"daily_limit_minutes"}
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    """Read and validate a TOML policy; errors name the file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+    except OSError as e:
+        raise PolicyInvalid("", f"{path}: cannot read: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyInvalid("", f"{path}: not valid TOML: {e}") from None
+    try:
+        return parse_policy(doc)
+    except PolicyInvalid as e:
+        raise PolicyInvalid(e.field, f"{e.problem} (in {path})") from None
+
+
+def parse_policy(doc: Mapping[str, Any]) -> Policy:
+    if not isinstance(doc, Mapping):
+        raise PolicyInvalid("", "a policy must be an object")
+    _no_unknown(doc, {"name", "timezone", "holidays", "bands", "description"}, "")
+    name = doc.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PolicyInvalid("name", "required: 1-64 characters of letters, digits, '.', '_' or '-'")
+    timezone = doc.get("timezone")
+    if not isinstance(timezone, str) or not _valid_zone(timezone):
+        raise PolicyInvalid("timezone", "required: an IANA time zone such as 'Asia/Shanghai'")
+    description = doc.get("description", "")
+    if not isinstance(description, str) or len(description) > 2000:
+        raise PolicyInvalid("description", "must be text of at most 2000 characters")
+    holidays = _holidays(doc.get("holidays", []))
+    bands_doc = doc.get("bands")
+    if not isinstance(bands_doc, Mapping):
+        raise PolicyInvalid("bands", "required: a table with one entry per band")
+    _no_unknown(bands_doc, {b.value for b in Band}, "bands")
+    bands = {}
+    for band in Band:
+        if band.value not in bands_doc:
+            raise PolicyInvalid(f"bands.{band.value}", "missing: every band needs rules (an empty table allows all)")
+        bands[band] = _band_rules(bands_doc[band.value], f"bands.{band.value}")
+    normal = {"name": name, "timezone": timezone, "description": description,
+              "holidays": sorted(d.isoformat() for d in holidays),
+              "bands": {k: _jsonable(v) for k, v in bands_doc.items()}}
+    return Policy(name, timezone, frozenset(holidays), bands, normal)
+
+
+def _band_rules(doc: Any, where: str) -> BandRules:
+    if not isinstance(doc, Mapping):
+        raise PolicyInvalid(where, "must be a table of rules")
+    _no_unknown(doc, _RULE_KEYS, where)
+    opt = lambda key, lo: _int(doc.get(key), f"{where}.{key}", lo)  # noqa: E731
+    continuous, pause = opt("continuous_limit_minutes", 1), opt("break_minutes", 1)
+    if (continuous is None) != (pause is None):
+        raise PolicyInvalid(f"{where}.break_minutes", "continuous_limit_minutes and break_minutes go together")
+    requires = doc.get("requires_verification", False)
+    if not isinstance(requires, bool):
+        raise PolicyInvalid(f"{where}.requires_verification", "must be true or false")
+    daily = doc.get("daily_limit_minutes")
+    return BandRules(
+        daily_limit=None if daily is None else _by_day(daily, f"{where}.daily_limit_minutes",
+                                                       lambda v, w: _int(v, w, 0)),
+        weekly_limit_minutes=opt("weekly_limit_minutes", 0),
+        allowed_hours=None if doc.get("allowed_hours") is None else _by_day(
+            doc["allowed_hours"], f"{where}.allowed_hours", _windows),
+        continuous_limit_minutes=continuous,
+        break_minutes=pause,
+        max_concurrent_sessions=opt("max_concurrent_sessions", 1),
+        warn_before_minutes=opt("warn_before_minutes", 0) or 0,
+        rest_reminder_minutes=opt("rest_reminder_minutes", 1),
+        requires_verification=requires,
+    )
+
+
+def _by_day(value: Any, where: str, parse) -> ByDay:
+    if not isinstance(value, Mapping):
+        return ByDay((("default", parse(value, where)),))
+    _no_unknown(value, set(DAY_KEYS), where)
+    if "default" not in value and not {"weekday", "weekend"} <= value.keys():
+        raise PolicyInvalid(where, "a table per day type needs 'default', or both 'weekday' and 'weekend'")
+    return ByDay(tuple((k, parse(v, f"{where}.{k}")) for k, v in value.items()))
+
+
+def _windows(value: Any, where: str) -> tuple[Window, ...]:
+    if not isinstance(value, list):
+        raise PolicyInvalid(where, 'must be a list of "HH:MM-HH:MM" windows')
+    out = []
+    for i, text in enumerate(value):
+        m = _WINDOW.match(text) if isinstance(text, str) else None
+        if not m:
+            raise PolicyInvalid(f"{where}[{i}]", f'{text!r} is not "HH:MM-HH:MM"')
+        h1, m1, h2, m2 = map(int, m.groups())
+        if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
+            raise PolicyInvalid(f"{where}[{i}]", f"{text!r} is not a time of day")
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if end == start:
+            raise PolicyInvalid(f"{where}[{i}]", f"{text!r} is empty")
+        out.append(Window(start, end if end > start else end + 1440))
+    return tuple(sorted(out, key=lambda w: w.start))
+
+
+def _int(value: Any, where: str, lo: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= 100_000:
+        raise PolicyInvalid(where, f"must be a whole number from {lo} to 100000")
+    return value
+
+
+def _holidays(value: Any) -> set[date]:
+    if not isinstance(value, list):
+        raise PolicyInvalid("holidays", "must be a list of dates (YYYY-MM-DD)")
+    out = set()
+    for i, item in enumerate(value):
+        try:
+            out.add(item if isinstance(item, date) else date.fromisoformat(item))
+        except (TypeError, ValueError):
+            raise PolicyInvalid(f"holidays[{i}]", f"{item!r} is not a date (YYYY-MM-DD)") from None
+    return out
+
+
+def _no_unknown(doc: Mapping, allowed: set[str], where: str) -> None:
+    for key in doc:
+        if key not in allowed:
+            raise PolicyInvalid(f"{where}.{key}" if where else str(key), "unknown field")
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,54 @@
+"""Errors that reach a client. Each carries its RFC 9457 problem `type` (stable, under
+PROBLEM_BASE), its status and title; the API turns them into application/problem+json."""
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "urn:governor:problem:"
+
+
+class Problem(Exception):
+    status = 400
+    type = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"type": PROBLEM_BASE + self.type, "title": self.title, "status": self.status,
+                "detail": self.detail, **self.extra}
+
+
+class InvalidRequest(Problem):
+    status, type, title = 422, "validation-error", "The request is not valid"
+
+
+class MalformedRequest(Problem):
+    status, type, title = 400, "malformed-request", "The request body is not valid JSON"
+
+
+class Unauthorized(Problem):
+    status, type, title = 401, "unauthorized", "A valid bearer token is required"
+
+
+class Forbidden(Problem):
+    status, type, title = 403, "insufficient-scope", "The token's scopes do not allow this"
+
+
+class NotFound(Problem):
+    status, type, title = 404, "not-found", "Not found"
+
+
+class SessionNotFound(NotFound):
+    type, title = "session-not-found", "No such session"
+
+
+class SessionEnded(Problem):
+    status, type, title = 409, "session-ended", "The session has ended"
+
+
+class Unavailable(Problem):
+    status, type, title = 503, "unavailable", "The service is temporarily unavailable"

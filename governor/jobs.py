@@ -1,0 +1,61 @@
+"""Background jobs (APScheduler). Each is idempotent; on PostgreSQL each takes an advisory lock,
+so when several instances run schedulers only one runs a given job at a time."""
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import text
+
+from governor.service import sessions
+from governor.service.context import Services
+from governor.store.database import DatabaseUnavailable
+
+log = logging.getLogger("governor.jobs")
+
+
+def exclusive(svc: Services, name: str, job: Callable[[], int]) -> int | None:
+    """Run `job` unless another instance holds its lock; None when skipped."""
+    if svc.db.sqlite:  # one database file, one host: the transactions themselves serialise
+        return job()
+    key = zlib.crc32(f"governor:{name}".encode())
+    with svc.db.writer.connect() as conn:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            conn.commit()
+            return None
+        conn.commit()
+        try:
+            return job()
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
+def sweep(svc: Services) -> int | None:
+    closed = exclusive(svc, "sweep", lambda: sessions.sweep(svc))
+    if closed:
+        log.info("sweep closed %d stale sessions", closed)
+    return closed
+
+
+def run_scheduler(svc: Services) -> None:
+    """Run the jobs in this process until it is stopped."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(_guarded(sweep, svc), "interval", seconds=svc.settings.sweep_interval_seconds,
+                      id="sweep", coalesce=True, max_instances=1)
+    log.info("scheduler running: sweep every %ss", svc.settings.sweep_interval_seconds)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def _guarded(job, svc: Services):
+    def run():
+        try:
+            job(svc)
+        except DatabaseUnavailable as e:  # the next run tries again
+            log.warning("job %s skipped: database unavailable: %s", job.__name__, e)
+    return run

@@ -1,0 +1,69 @@
+"""Users: age verification and the usage ledger as a client reads it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from governor.audit import Entry, append_user_event
+from governor.domain.engine import Verification, band_of
+from governor.domain.policy import Band
+from governor.errors import InvalidRequest
+from governor.service.context import Services
+from governor.store import repo
+
+
+@dataclass(frozen=True)
+class Verified:
+    user_id: str
+    verification: Verification
+    band: Band
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    date: date
+    seconds: int
+    sessions: int
+
+
+def set_verification(svc: Services, user_id: str, v: Verification, client: str) -> Verified:
+    """Store a verification. Unverified drops the birth date: nothing is kept that is not needed."""
+    with svc.db.write() as s:
+        policy = svc.policy(s)
+        now = svc.clock.now()
+        if v.status == "unverified":
+            v = Verification(status="unverified", method=v.method, provider=v.provider, assurance=v.assurance)
+        v = Verification(**{**v.__dict__, "verified_at": now})
+        user = repo.lock_user(s, user_id, now)
+        tz = ZoneInfo(user.timezone) if user.timezone else policy.tz
+        if v.birth_date is not None and v.birth_date > now.astimezone(tz).date():
+            raise InvalidRequest("birth_date: must not be in the future",
+                                 errors=[{"field": "birth_date", "message": "in the future"}])
+        user.ver_status, user.ver_birth_date, user.ver_method = v.status, v.birth_date, v.method
+        user.ver_provider, user.ver_assurance, user.ver_expires_at = v.provider, v.assurance, v.expires_at
+        user.ver_verified_at = v.verified_at
+        band = band_of(v, now.astimezone(tz).date(), now)
+        # The birth date is personal data and stays out of the (erasure-surviving) audit log.
+        append_user_event(s, user, now, Entry(
+            client=client, action="verification.changed", reason=v.status, policy_name=policy.name,
+            policy_version=policy.version,
+            data={"status": v.status, "method": v.method, "provider": v.provider, "assurance": v.assurance,
+                  "expires_at": v.expires_at and v.expires_at.isoformat(), "band": band.value}))
+        return Verified(user_id, v, band)
+
+
+def usage(svc: Services, user_id: str, first: date | None, last: date | None) -> list[DayUsage]:
+    """Use per local day from `first` to `last` (default: the last 7 days), zeros included."""
+    with svc.db.read() as s:
+        policy = svc.policy(s)
+        user = repo.find_user(s, user_id)
+        tz = ZoneInfo(user.timezone) if user is not None and user.timezone else policy.tz
+        today = svc.clock.now().astimezone(tz).date()
+        last = last or (today if first is None else first + timedelta(days=6))
+        first = first or last - timedelta(days=6)
+        rows = repo.usage_report(s, user.pk, first, last) if user is not None else {}
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return [DayUsage(d, rows.get(d, (0, 0))[0] // 1000, rows.get(d, (0, 0))[1]) for d in days]
+
+

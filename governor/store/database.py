@@ -1,0 +1,90 @@
+"""Engines and transactions.
+
+Every use case runs in one transaction: `db.write()` for a change, `db.read()` for a look.
+SQLite: WAL, a busy timeout, `secure_delete`, and `BEGIN IMMEDIATE` for writes, so a user's
+read-modify-write is serialised across gunicorn workers. PostgreSQL: the user row is locked
+with `SELECT ... FOR UPDATE` (see `repo.lock_user`), so only one user's requests queue.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_MS = 10_000
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or is too busy: the caller should retry."""
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = make_url(url)
+        self.sqlite = self.url.get_backend_name() == "sqlite"
+        if self.sqlite:
+            path = self.url.database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.writer = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
+            self.reader = _sqlite_engine(self.url, "BEGIN")
+        else:
+            self.writer = self.reader = create_engine(
+                self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
+                connect_args={"connect_timeout": 5, "options": "-c statement_timeout=10000"})
+        self._write = sessionmaker(self.writer, expire_on_commit=False)
+        self._read = sessionmaker(self.reader, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with _unavailable_on_connection_errors(), self._write() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with _unavailable_on_connection_errors(), self._read() as s, s.begin():
+            yield s
+
+    def ping(self) -> bool:
+        try:
+            with self.read() as s:
+                s.execute(text("SELECT 1"))
+            return True
+        except DatabaseUnavailable:
+            return False
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+@contextmanager
+def _unavailable_on_connection_errors():
+    try:
+        yield
+    except OperationalError as e:
+        raise DatabaseUnavailable(str(e.orig).splitlines()[0] if e.orig else str(e)) from e
+
+
+def _sqlite_engine(url, begin: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we say BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", f"busy_timeout={SQLITE_BUSY_MS}", "synchronous=NORMAL",
+                       "foreign_keys=ON", "secure_delete=ON"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,151 @@
+"""Repositories: the queries the use cases need, handing back domain values where they read."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from governor.domain.engine import Lock, UserFacts, Verification
+from governor.domain.ledger import Activity
+from governor.domain.policy import Policy, parse_policy
+from governor.store.tables import ChatSession, Grant, PolicyVersion, UsageDay, User
+
+# -- users ------------------------------------------------------------------------------------
+
+def lock_user(s: Session, user_id: str, now: datetime) -> User:
+    """The user's row, created if new, locked until the transaction ends (FOR UPDATE on
+    PostgreSQL; on SQLite the write transaction already holds the database's write lock)."""
+    insert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
+    s.execute(insert(User).values(user_id=user_id, pseudonym=secrets.token_hex(16), created_at=now)
+              .on_conflict_do_nothing(index_elements=["user_id"]))
+    return s.execute(select(User).where(User.user_id == user_id).with_for_update()).scalar_one()
+
+
+def find_user(s: Session, user_id: str, lock: bool = False) -> User | None:
+    q = select(User).where(User.user_id == user_id)
+    return s.execute(q.with_for_update() if lock else q).scalar()
+
+
+def user_facts(user: User | None, user_id: str, grants: dict[date, int]) -> UserFacts:
+    if user is None:
+        return UserFacts(user_id=user_id)
+    verification = None if user.ver_status is None else Verification(
+        status=user.ver_status, birth_date=user.ver_birth_date, method=user.ver_method,
+        provider=user.ver_provider, assurance=user.ver_assurance, expires_at=user.ver_expires_at,
+        verified_at=user.ver_verified_at)
+    lock = Lock(until=user.lock_until, reason=user.lock_reason) if user.locked else None
+    return UserFacts(user_id=user.user_id, verification=verification, timezone=user.timezone,
+                     daily_limit_minutes=user.daily_limit_minutes, lock=lock, grants=grants)
+
+
+def activity(user: User) -> Activity:
+    recent = tuple((datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in json.loads(user.activity))
+    return Activity(recent=recent, streak_start=user.streak_start, last_active=user.last_active)
+
+
+def store_activity(user: User, act: Activity) -> None:
+    user.activity = json.dumps([[a.isoformat(), b.isoformat()] for a, b in act.recent])
+    user.streak_start, user.last_active = act.streak_start, act.last_active
+
+
+# -- usage and grants -------------------------------------------------------------------------
+
+def week_of(day: date) -> tuple[date, date]:
+    return day - timedelta(days=day.weekday()), day
+
+
+def usage_days(s: Session, user_pk: int | None, first: date, last: date) -> dict[date, timedelta]:
+    if user_pk is None:
+        return {}
+    rows = s.execute(select(UsageDay.day, UsageDay.used_ms).where(
+        UsageDay.user_pk == user_pk, UsageDay.day >= first, UsageDay.day <= last))
+    return {day: timedelta(milliseconds=ms) for day, ms in rows}
+
+
+def grants(s: Session, user_pk: int | None, first: date, last: date) -> dict[date, int]:
+    if user_pk is None:
+        return {}
+    rows = s.execute(select(Grant.day, func.sum(Grant.minutes)).where(
+        Grant.user_pk == user_pk, Grant.day >= first, Grant.day <= last).group_by(Grant.day))
+    return {day: int(minutes) for day, minutes in rows}
+
+
+def add_usage(s: Session, user_pk: int, day: date, used: timedelta = timedelta(0), sessions: int = 0) -> None:
+    """Add to a day's booked use. Runs under the user's lock, so read-then-write is safe."""
+    ms = round(used / timedelta(milliseconds=1))
+    changed = s.execute(update(UsageDay).where(UsageDay.user_pk == user_pk, UsageDay.day == day)
+                        .values(used_ms=UsageDay.used_ms + ms, sessions=UsageDay.sessions + sessions))
+    if changed.rowcount == 0:
+        s.add(UsageDay(user_pk=user_pk, day=day, used_ms=ms, sessions=sessions))
+        s.flush()
+
+
+def usage_report(s: Session, user_pk: int, first: date, last: date) -> dict[date, tuple[int, int]]:
+    rows = s.execute(select(UsageDay.day, UsageDay.used_ms, UsageDay.sessions).where(
+        UsageDay.user_pk == user_pk, UsageDay.day >= first, UsageDay.day <= last))
+    return {day: (ms, n) for day, ms, n in rows}
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+def active_sessions(s: Session, user_pk: int | None) -> list[ChatSession]:
+    if user_pk is None:
+        return []
+    return list(s.execute(select(ChatSession).where(
+        ChatSession.user_pk == user_pk, ChatSession.ended_at.is_(None))).scalars())
+
+
+def lock_session(s: Session, session_id: str) -> tuple[ChatSession, User] | None:
+    """A session and its user, the user's row locked first, then the session read again
+    under that lock (another request may have changed it meanwhile)."""
+    user_pk = s.execute(select(ChatSession.user_pk).where(ChatSession.id == session_id)).scalar()
+    if user_pk is None:
+        return None
+    user = s.execute(select(User).where(User.pk == user_pk).with_for_update()).scalar_one()
+    session = s.execute(select(ChatSession).where(ChatSession.id == session_id)
+                        .execution_options(populate_existing=True)).scalar_one()
+    return session, user
+
+
+def stale_session_ids(s: Session, before: datetime, limit: int = 500) -> list[str]:
+    return list(s.execute(select(ChatSession.id).where(
+        ChatSession.ended_at.is_(None), ChatSession.last_seen_at < before)
+        .order_by(ChatSession.last_seen_at).limit(limit)).scalars())
+
+
+def new_session_id() -> str:
+    return "s_" + secrets.token_urlsafe(18)
+
+
+# -- policies ---------------------------------------------------------------------------------
+
+def policy_digest(policy: Policy) -> str:
+    return hashlib.sha256(json.dumps(policy.document, sort_keys=True).encode()).hexdigest()
+
+
+def active_policy_version(s: Session) -> int | None:
+    return s.execute(select(func.max(PolicyVersion.version))).scalar()
+
+
+def load_policy(s: Session, version: int) -> Policy:
+    row = s.get(PolicyVersion, version)
+    return parse_policy(json.loads(row.document)).with_version(version)
+
+
+def policy_versions(s: Session) -> list[PolicyVersion]:
+    return list(s.execute(select(PolicyVersion).order_by(PolicyVersion.version)).scalars())
+
+
+def add_policy_version(s: Session, policy: Policy, source: str, by: str, now: datetime) -> int:
+    """Store `policy` as the next version. Callers hold the system chain's lock (they audit the
+    activation in the same transaction), so two activations never pick the same number."""
+    version = (active_policy_version(s) or 0) + 1
+    s.add(PolicyVersion(version=version, name=policy.name, document=json.dumps(policy.document, sort_keys=True),
+                        digest=policy_digest(policy), source=source, activated_at=now, activated_by=by))
+    s.flush()
+    return version

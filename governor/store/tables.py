@@ -1,0 +1,171 @@
+"""The schema. Alembic's migrations create exactly this; a test compares the two."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+GENESIS = "0" * 64
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out; `timestamptz` on PostgreSQL, ISO text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    """One row per user: the only link from `user_id` to the audit pseudonym, the user's
+    verification and settings, and the small state that accrual needs."""
+
+    __tablename__ = "users"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(128), unique=True)
+    pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    daily_limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    ver_status: Mapped[str | None] = mapped_column(String(16))
+    ver_birth_date: Mapped[date | None] = mapped_column(Date)
+    ver_method: Mapped[str | None] = mapped_column(String(64))
+    ver_provider: Mapped[str | None] = mapped_column(String(64))
+    ver_assurance: Mapped[str | None] = mapped_column(String(16))
+    ver_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ver_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_reason: Mapped[str | None] = mapped_column(String(500))
+    activity: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    streak_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_active: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    audit_head: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
+
+
+class ChatSession(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    client: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    counted_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    policy_version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_sessions_user_active", "user_pk", sqlite_where=text("ended_at IS NULL"),
+              postgresql_where=text("ended_at IS NULL")),
+        Index("ix_sessions_stale", "last_seen_at", sqlite_where=text("ended_at IS NULL"),
+              postgresql_where=text("ended_at IS NULL")),
+        Index("ix_sessions_user_started", "user_pk", "started_at"),
+    )
+
+
+class UsageDay(Base):
+    """Booked chat time per user and local day, in milliseconds."""
+
+    __tablename__ = "usage_days"
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    used_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sessions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Grant(Base):
+    __tablename__ = "grants"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    client: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_grants_user_day", "user_pk", "day"),)
+
+
+class PolicyVersion(Base):
+    """Every activated policy; the highest version is the active one."""
+
+    __tablename__ = "policies"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(300))
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    activated_by: Mapped[str] = mapped_column(String(128))
+
+
+class AuditEvent(Base):
+    """Hash-chained events: one chain per user (named by the user's pseudonym) plus `system`."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    policy_name: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("chain", "seq", name="uq_audit_events_chain_seq"),
+        Index("ix_audit_events_action", "action", "id"),
+        Index("ix_audit_events_at", "at"),
+    )
+
+
+class AuditChain(Base):
+    """The head of the system chain (user chains keep theirs on the user row, already locked),
+    and the retention checkpoint of any chain: the last removed event's seq and hash."""
+
+    __tablename__ = "audit_chains"
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    head_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
+    pruned_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pruned_hash: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
