@@ -18,7 +18,7 @@ IDLE_RESET = timedelta(minutes=15)  # ends continuous use (for rest reminders) i
 _SEARCH_DAYS = 400  # how far ahead an allowed-hours window is looked for before giving up
 
 
-class Reason(str, enum.Enum):
+class Reason(enum.StrEnum):
     OK = "ok"
     DAILY_LIMIT = "daily_limit_reached"
     WEEKLY_LIMIT = "weekly_limit_reached"

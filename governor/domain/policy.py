@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
-class Band(str, enum.Enum):
+class Band(enum.StrEnum):
     UNDER_8 = "under_8"
     AGE_8_15 = "age_8_15"
     AGE_16_17 = "age_16_17"

@@ -1,7 +1,7 @@
 """the whole schema
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-28
 
 Every table of the first release, and the head row of the system audit chain.
