@@ -11,7 +11,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
-    from governor.api import ops, problems, sessions, users
+    from governor.api import admin, audit, complaints, ops, problems, sessions, users
     from governor.auth import Authenticator
     from governor.domain.policy import load_policy_file
     from governor.service.context import Services
@@ -20,13 +20,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or load_settings()
     secret = jwt_secret(settings)
     load_policy_file(settings.policy_path())  # a bad policy file stops start-up here, with one line
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.extensions["governor"] = Services(Database(settings.database_url), clock or SystemClock(), settings)
     app.extensions["governor.auth"] = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience,
                                                     settings.jwt_leeway_seconds)
-    for bp in (ops.bp, sessions.bp, users.bp):
+    for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp):
         app.register_blueprint(bp)
     problems.register(app)
     return app

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from governor.store.tables import AuditChain, AuditEvent, User
+from governor.store.tables import GENESIS, AuditChain, AuditEvent, User
 
 SYSTEM_CHAIN = "system"
 
@@ -82,3 +82,120 @@ def append_system_event(s: Session, at: datetime, entry: Entry) -> AuditEvent:
     event = _append(s, SYSTEM_CHAIN, head.head_seq + 1, head.head_hash, at, entry)
     head.head_seq, head.head_hash = event.seq, event.hash
     return event
+
+
+# -- verification -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BadEvent:
+    id: int | None  # None when the problem is an event that is missing at a chain's end
+    chain: str
+    seq: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    events_checked: int
+    first_bad_event: BadEvent | None
+
+
+def known_heads(s: Session) -> dict[str, tuple[int, str]]:
+    """Where each chain must reach: users' heads, the system head, and the heads that erasures
+    recorded for the chains of erased users."""
+    heads = {p: (seq, h) for p, seq, h in s.execute(select(User.pseudonym, User.audit_seq, User.audit_head))}
+    for chain, seq, h in s.execute(select(AuditChain.chain, AuditChain.head_seq, AuditChain.head_hash)
+                                   .where(AuditChain.chain == SYSTEM_CHAIN)):
+        heads[chain] = (seq, h)
+    for (data,) in s.execute(select(AuditEvent.data).where(AuditEvent.chain == SYSTEM_CHAIN,
+                                                          AuditEvent.action == "user.erased")):
+        d = json.loads(data)
+        if isinstance(d.get("chain"), str) and isinstance(d.get("head_seq"), int):
+            heads[d["chain"]] = (d["head_seq"], d.get("head_hash", ""))
+    return {c: v for c, v in heads.items() if v[0] > 0}
+
+
+def verify(s: Session, batch: int = 2000) -> Verification:
+    """Walk every chain in order, in batches (constant memory), checking each event's hash, its
+    link to the previous one, gapless sequence numbers from the retention checkpoint on, and that
+    each chain reaches its recorded head. Any edit, insertion, deletion or reordering shows."""
+    heads = known_heads(s)
+    checkpoints = {c: (seq, h) for c, seq, h in s.execute(
+        select(AuditChain.chain, AuditChain.pruned_seq, AuditChain.pruned_hash))}
+    bad: list[BadEvent] = []
+    checked = 0
+    chain, expect_seq, expect_prev, broken = None, 0, GENESIS, False
+    seen: set[str] = set()
+
+    def close(name: str | None, last_seq: int, last_hash: str) -> None:
+        head = heads.get(name)
+        if name is None or broken or head is None:
+            return
+        if last_seq < head[0]:
+            bad.append(BadEvent(None, name, last_seq + 1, "events are missing at the end of the chain"))
+        elif last_seq == head[0] and last_hash != head[1]:
+            bad.append(BadEvent(last_id, name, last_seq, "the last event does not match the chain's head (edited)"))
+
+    last_key: tuple[str, int] | None = None
+    last_hash, last_id = GENESIS, None
+    while True:
+        q = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq).limit(batch)
+        if last_key is not None:
+            q = q.where(tuple_(AuditEvent.chain, AuditEvent.seq) > tuple_(*last_key))
+        rows = list(s.execute(q).scalars())
+        if not rows:
+            break
+        for e in rows:
+            checked += 1
+            if e.chain != chain:
+                close(chain, expect_seq - 1, last_hash)
+                chain, broken = e.chain, False
+                seen.add(chain)
+                start_seq, start_hash = checkpoints.get(chain, (0, GENESIS))
+                expect_seq, expect_prev = start_seq + 1, start_hash
+            last_key = (e.chain, e.seq)
+            if broken:
+                continue
+            problem = None
+            if e.seq != expect_seq:
+                problem = f"sequence broken: expected seq {expect_seq}, found {e.seq} (deleted, inserted or reordered)"
+            elif e.prev_hash != expect_prev:
+                problem = "does not link to the previous event (deleted, inserted or reordered)"
+            elif event_hash(e) != e.hash:
+                problem = "content does not match its hash (edited)"
+            if problem:
+                bad.append(BadEvent(e.id, e.chain, e.seq, problem))
+                broken = True
+                continue
+            expect_seq, expect_prev, last_hash, last_id = e.seq + 1, e.hash, e.hash, e.id
+        s.expunge_all()
+    close(chain, expect_seq - 1, last_hash)
+    for name, (seq, h) in heads.items():
+        if name not in seen and checkpoints.get(name, (0, GENESIS)) != (seq, h):
+            bad.append(BadEvent(None, name, 1, "every event of the chain is missing"))
+    first = min(bad, key=lambda b: (b.id is None, b.id or 0)) if bad else None
+    return Verification(ok=not bad, events_checked=checked, first_bad_event=first)
+
+
+# -- retention --------------------------------------------------------------------------------
+
+def prune_chain(s: Session, chain: str, cutoff: datetime) -> int:
+    """Remove the chain's events before `cutoff`, as a prefix only, and keep the last removed
+    hash as the chain's checkpoint so that verification still holds. The caller holds the
+    chain's lock (the user's row, or the system head)."""
+    first_kept = s.execute(select(func.min(AuditEvent.seq)).where(
+        AuditEvent.chain == chain, AuditEvent.at >= cutoff)).scalar()
+    q = select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain)
+    if first_kept is not None:
+        q = q.where(AuditEvent.seq < first_kept)
+    last = s.execute(q.order_by(AuditEvent.seq.desc()).limit(1)).first()
+    if last is None:
+        return 0
+    removed = s.execute(delete(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq <= last.seq)).rowcount
+    checkpoint = s.execute(select(AuditChain).where(AuditChain.chain == chain).with_for_update()).scalar()
+    if checkpoint is None:
+        checkpoint = AuditChain(chain=chain, head_seq=0, head_hash=GENESIS)
+        s.add(checkpoint)
+    checkpoint.pruned_seq, checkpoint.pruned_hash = last.seq, last.hash
+    return removed

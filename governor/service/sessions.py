@@ -198,7 +198,8 @@ def _audit(s: Session, user: User, at: datetime, client: str, action: str, decis
            data: dict, reason: str | None = None) -> None:
     append_user_event(s, user, at, Entry(client=client, action=action, reason=reason or decision.reason.value,
                                          policy_name=decision.policy_name,
-                                         policy_version=decision.policy_version, data=data))
+                                         policy_version=decision.policy_version,
+                                         data={**data, "band": decision.band.value}))
 
 
 def _zone(policy: Policy, user: User | None) -> ZoneInfo:

@@ -169,3 +169,24 @@ class AuditChain(Base):
     head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
     pruned_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pruned_hash: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
+
+
+class Complaint(Base):
+    """A complaint filed for a user; erased with the user."""
+
+    __tablename__ = "complaints"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # filing order: cursors
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    client: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_complaints_status_pk", "status", "pk"),
+                      Index("ix_complaints_user", "user_pk"))

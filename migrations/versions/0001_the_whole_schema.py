@@ -121,11 +121,33 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_pk'], ['users.pk'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_pk', 'day')
     )
+    op.create_table('complaints',
+    sa.Column('pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('user_pk', sa.Integer(), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('assignee', sa.String(length=128), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=True),
+    sa.Column('client', sa.String(length=128), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_pk'], ['users.pk'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('pk'),
+    sa.UniqueConstraint('id')
+    )
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_complaints_status_pk', ['status', 'pk'], unique=False)
+        batch_op.create_index('ix_complaints_user', ['user_pk'], unique=False)
+
     chains = sa.table('audit_chains', sa.column('chain', sa.String))
     op.bulk_insert(chains, [{'chain': 'system'}])
 
 
 def downgrade() -> None:
+    op.drop_table('complaints')
     op.drop_table('usage_days')
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.drop_index('ix_sessions_user_started')

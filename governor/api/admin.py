@@ -1,0 +1,177 @@
+"""Admin endpoints (scope `admin`): grants, locks, settings, erasure, policy versions,
+complaint handling and the daily report."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, current_app, g, json, request
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+
+from governor.api.complaints import complaint_json, page_args
+from governor.api.schemas import Model, body, decision_json, iso, user_id
+from governor.auth import requires
+from governor.domain.policy import PolicyInvalid, _valid_zone
+from governor.errors import InvalidRequest, MalformedRequest
+from governor.service import admin, complaints, reports
+from governor.service.audit import encode_cursor
+
+bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+READ_ONLY_POLICY_FIELDS = ("version", "activated_at", "activated_by")
+
+
+def _svc():
+    return current_app.extensions["governor"]
+
+
+class GrantIn(Model):
+    extra_minutes: int = Field(ge=1, le=1440)
+    day: date | None = Field(default=None, alias="date")
+    reason: Reason | None = None
+
+
+class LockIn(Model):
+    until: AwareDatetime | None = None
+    reason: Reason | None = None
+
+
+class UnlockIn(Model):
+    reason: Reason | None = None
+
+
+class SettingsIn(Model):
+    timezone: str | None = None
+    daily_limit_minutes: int | None = Field(default=None, ge=0, le=1440)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None and (len(v) > 64 or not _valid_zone(v)):
+            raise ValueError("must be an IANA time zone such as 'Asia/Shanghai'")
+        return v
+
+
+class ComplaintPatch(Model):
+    status: Literal["open", "assigned", "resolved", "rejected"] | None = None
+    assignee: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    resolution: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+
+
+def _optional_body(model):
+    raw = request.get_data(cache=False)
+    return model.model_validate_json(raw) if raw.strip() else model()
+
+
+@bp.post("/users/<uid>/grants")
+@requires("admin")
+def grant(uid: str):
+    req = body(GrantIn)
+    done = admin.add_grant(_svc(), user_id(uid), req.extra_minutes, req.day, req.reason, g.principal.sub)
+    return {"user_id": done.user_id, "date": done.date.isoformat(), "extra_minutes": done.extra_minutes,
+            "reason": done.reason, "decision": decision_json(done.decision)}, 201
+
+
+def _lock_json(st: admin.LockState) -> dict[str, Any]:
+    return {"user_id": st.user_id, "locked": st.locked, "until": iso(st.until), "reason": st.reason,
+            "decision": decision_json(st.decision)}
+
+
+@bp.put("/users/<uid>/lock")
+@requires("admin")
+def lock(uid: str):
+    req = _optional_body(LockIn)
+    return _lock_json(admin.lock(_svc(), user_id(uid), req.until, req.reason, g.principal.sub))
+
+
+@bp.delete("/users/<uid>/lock")
+@requires("admin")
+def unlock(uid: str):
+    req = _optional_body(UnlockIn)
+    return _lock_json(admin.unlock(_svc(), user_id(uid), req.reason, g.principal.sub))
+
+
+@bp.put("/users/<uid>/settings")
+@requires("admin")
+def settings(uid: str):
+    req = body(SettingsIn)
+    sent = req.model_fields_set
+    done = admin.change_settings(_svc(), user_id(uid), req.timezone if "timezone" in sent else admin.KEEP,
+                                 req.daily_limit_minutes if "daily_limit_minutes" in sent else admin.KEEP,
+                                 g.principal.sub)
+    return {"user_id": done.user_id, "timezone": done.timezone, "daily_limit_minutes": done.daily_limit_minutes,
+            "decision": decision_json(done.decision)}
+
+
+@bp.delete("/users/<uid>")
+@requires("admin")
+def erase(uid: str):
+    uid = user_id(uid)
+    kept = admin.erase(_svc(), uid, g.principal.sub)
+    return {"user_id": uid, "erased": True, "audit_events_kept": kept}
+
+
+@bp.get("/policy")
+@requires("admin")
+def get_policy():
+    return admin.policy_document(*admin.active_policy(_svc()))
+
+
+@bp.put("/policy")
+@requires("admin")
+def put_policy():
+    doc = body_json_object()
+    for key in READ_ONLY_POLICY_FIELDS:
+        doc.pop(key, None)
+    try:
+        policy, row = admin.activate_policy(_svc(), doc, g.principal.sub)
+    except PolicyInvalid as e:
+        raise InvalidRequest(str(e), errors=[{"field": e.field or "(body)", "message": e.problem}]) from None
+    return admin.policy_document(policy, row)
+
+
+@bp.get("/policy/versions")
+@requires("admin")
+def policy_versions():
+    return {"versions": [{"version": v.version, "name": v.name, "activated_at": iso(v.activated_at),
+                          "activated_by": v.activated_by, "source": v.source} for v in admin.policy_versions(_svc())]}
+
+
+@bp.get("/complaints")
+@requires("admin")
+def list_complaints():
+    status = request.args.get("status") or None
+    if status is not None and status not in complaints.STATUSES:
+        raise InvalidRequest(f"status: one of {', '.join(complaints.STATUSES)}")
+    after, limit = page_args()
+    items, more = complaints.listing(_svc(), status, after, limit)
+    return {"complaints": [complaint_json(c) for c in items],
+            "next_cursor": encode_cursor(items[-1].cursor) if more and items else None}
+
+
+@bp.patch("/complaints/<cid>")
+@requires("admin")
+def patch_complaint(cid: str):
+    req = body(ComplaintPatch)
+    return complaint_json(complaints.update(_svc(), cid, req.status, req.assignee, req.resolution, g.principal.sub))
+
+
+@bp.get("/reports/daily")
+@requires("admin")
+def daily_report():
+    value = request.args.get("date")
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        raise InvalidRequest("date: must be YYYY-MM-DD", errors=[{"field": "date", "message": "not a date"}]) from None
+    return reports.daily(_svc(), day)
+
+
+def body_json_object() -> dict[str, Any]:
+    try:
+        doc = json.loads(request.get_data(cache=False) or b"")
+    except ValueError:
+        raise MalformedRequest("the body must be a JSON object") from None
+    if not isinstance(doc, dict):
+        raise InvalidRequest("the body must be a JSON object (a policy document)")
+    return doc

@@ -1,0 +1,78 @@
+"""The audit log (scope `audit`): pages, streaming exports, verification."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, request
+
+from governor.api.complaints import page_args
+from governor.auth import requires
+from governor.errors import InvalidRequest
+from governor.service import audit as audit_log
+
+bp = Blueprint("audit", __name__, url_prefix="/v1/audit")
+
+
+def _svc():
+    return current_app.extensions["governor"]
+
+
+@bp.get("/events")
+@requires("audit")
+def events():
+    args = request.args
+    uid = args.get("user_id") or None
+    f = audit_log.EventFilter(user_id=uid, action=args.get("action") or None, since=_time("since"),
+                              until=_time("until"))
+    fmt = args.get("format", "json")
+    if fmt == "ndjson":
+        lines = (json.dumps(e, ensure_ascii=False) + "\n" for e in audit_log.stream(_svc(), f))
+        return Response(lines, mimetype="application/x-ndjson")
+    if fmt == "csv":
+        return Response(_csv(audit_log.stream(_svc(), f)), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=audit-events.csv"})
+    if fmt != "json":
+        raise InvalidRequest("format: json, ndjson or csv", errors=[{"field": "format", "message": "unknown"}])
+    _, limit = page_args()
+    page = audit_log.page(_svc(), f, args.get("cursor"), limit)
+    return {"events": page.events, "next_cursor": page.next_cursor}
+
+
+@bp.get("/verify")
+@requires("audit")
+def verify():
+    result = audit_log.verify(_svc())
+    out = {"ok": result.ok, "events_checked": result.events_checked}
+    if result.first_bad_event is not None:
+        out["first_bad_event"] = result.first_bad_event.__dict__
+    return out
+
+
+def _csv(events):
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(audit_log.CSV_COLUMNS)
+    for event in events:
+        writer.writerow(audit_log.csv_row(event))
+        if buf.tell() > 64 * 1024:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def _time(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        t = None
+    if t is None or t.tzinfo is None:
+        raise InvalidRequest(f"{name}: an ISO 8601 time with its offset, e.g. 2026-12-02T07:00:00+08:00",
+                             errors=[{"field": name, "message": "not a time with an offset"}])
+    return t

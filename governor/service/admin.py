@@ -1,0 +1,179 @@
+"""Admin decisions on top of the policy (grants, locks, per-user settings), erasure, and policy
+versions. Each is one transaction under the user's lock (or the system chain's), audited in it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from governor.audit import Entry, append_system_event, append_user_event
+from governor.domain.engine import Decision, band_of
+from governor.domain.policy import Policy, parse_policy
+from governor.errors import InvalidRequest, NotFound
+from governor.service import policies, sessions
+from governor.service.context import Services
+from governor.store import repo
+from governor.store.tables import AuditEvent, ChatSession, Complaint, Grant, PolicyVersion, UsageDay, User
+
+KEEP = object()  # a settings field that was not sent: leave it as it is
+
+
+@dataclass(frozen=True)
+class GrantAdded:
+    user_id: str
+    date: date
+    extra_minutes: int
+    reason: str | None
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class LockState:
+    user_id: str
+    locked: bool
+    until: datetime | None
+    reason: str | None
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    user_id: str
+    timezone: str | None
+    daily_limit_minutes: int | None
+    decision: Decision
+
+
+def _audit(s: Session, user: User, policy: Policy, now: datetime, client: str, action: str,
+           data: dict[str, Any], reason: str | None = None) -> None:
+    append_user_event(s, user, now, Entry(client=client, action=action, reason=reason, policy_name=policy.name,
+                                          policy_version=policy.version, data=data))
+
+
+def _zone(policy: Policy, user: User) -> ZoneInfo:
+    return ZoneInfo(user.timezone) if user.timezone else policy.tz
+
+
+def add_grant(svc: Services, user_id: str, minutes: int, day: date | None, reason: str | None,
+              client: str) -> GrantAdded:
+    with svc.db.write() as s:
+        policy, now = svc.policy(s), svc.clock.now()
+        user = repo.lock_user(s, user_id, now)
+        today = now.astimezone(_zone(policy, user)).date()
+        day = day or today
+        if not today <= day <= today + timedelta(days=366):
+            raise InvalidRequest("date: a grant is for today or a day in the coming year",
+                                 errors=[{"field": "date", "message": "in the past or too far ahead"}])
+        s.add(Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now))
+        _audit(s, user, policy, now, client, "grant.added",
+               {"date": day.isoformat(), "extra_minutes": minutes, "reason": reason})
+    return GrantAdded(user_id, day, minutes, reason, sessions.status(svc, user_id).decision)
+
+
+def lock(svc: Services, user_id: str, until: datetime | None, reason: str | None, client: str) -> LockState:
+    with svc.db.write() as s:
+        policy, now = svc.policy(s), svc.clock.now()
+        if until is not None and until <= now:
+            raise InvalidRequest("until: must be in the future", errors=[{"field": "until", "message": "past"}])
+        user = repo.lock_user(s, user_id, now)
+        user.locked, user.lock_until, user.lock_reason = True, until, reason
+        _audit(s, user, policy, now, client, "user.locked",
+               {"until": until and until.isoformat(), "reason": reason}, reason="locked")
+    return LockState(user_id, True, until, reason, sessions.status(svc, user_id).decision)
+
+
+def unlock(svc: Services, user_id: str, reason: str | None, client: str) -> LockState:
+    """Lift a lock; unlocking a user who is not locked changes nothing and records nothing."""
+    with svc.db.write() as s:
+        policy, now = svc.policy(s), svc.clock.now()
+        user = repo.find_user(s, user_id, lock=True)
+        if user is not None and user.locked:
+            user.locked, user.lock_until, user.lock_reason = False, None, None
+            _audit(s, user, policy, now, client, "user.unlocked", {"reason": reason})
+    return LockState(user_id, False, None, None, sessions.status(svc, user_id).decision)
+
+
+def change_settings(svc: Services, user_id: str, timezone: Any, daily_limit: Any, client: str) -> UserSettings:
+    """Per-user settings; a daily limit may only be stricter than the band's (a 422 says which)."""
+    with svc.db.write() as s:
+        policy, now = svc.policy(s), svc.clock.now()
+        user = repo.lock_user(s, user_id, now)
+        new_tz = user.timezone if timezone is KEEP else timezone
+        new_limit = user.daily_limit_minutes if daily_limit is KEEP else daily_limit
+        zone = ZoneInfo(new_tz) if new_tz else policy.tz
+        today = now.astimezone(zone).date()
+        band = band_of(repo.user_facts(user, user_id, {}).verification, today, now)
+        band_limit = policy.bands[band].daily_limit_minutes(today, policy.is_holiday(today))
+        if new_limit is not None and band_limit is not None and new_limit > band_limit:
+            raise InvalidRequest(
+                f"daily_limit_minutes: {new_limit} is looser than the {band.value} band's limit of "
+                f"{band_limit} minutes; a user limit can only be stricter",
+                errors=[{"field": "daily_limit_minutes", "message": f"above the band's {band_limit}"}],
+                band=band.value, band_daily_limit_minutes=band_limit)
+        changed = {k: v for k, v in (("timezone", new_tz), ("daily_limit_minutes", new_limit))
+                   if getattr(user, k) != v}
+        user.timezone, user.daily_limit_minutes = new_tz, new_limit
+        if changed:
+            _audit(s, user, policy, now, client, "settings.changed", changed)
+    return UserSettings(user_id, new_tz, new_limit, sessions.status(svc, user_id).decision)
+
+
+def erase(svc: Services, user_id: str, client: str) -> int:
+    """Erase a user by crypto-shredding: delete the row that links the id to the pseudonym, and
+    the sessions, usage, grants and complaints; the events stay, verifiable and anonymous. A
+    system event records the erasure and the erased chain's head. Returns the events kept."""
+    with svc.db.write() as s:
+        policy, now = svc.policy(s), svc.clock.now()
+        user = repo.find_user(s, user_id, lock=True)
+        if user is None:
+            raise NotFound(f"no user {user_id!r}")
+        kept = s.execute(select(func.count()).select_from(AuditEvent)
+                         .where(AuditEvent.chain == user.pseudonym)).scalar()
+        for table in (ChatSession, UsageDay, Grant, Complaint):
+            s.execute(delete(table).where(table.user_pk == user.pk))
+        chain, head_seq, head_hash = user.pseudonym, user.audit_seq, user.audit_head
+        s.delete(user)
+        s.flush()
+        append_system_event(s, now, Entry(client=client, action="user.erased", policy_name=policy.name,
+                                          policy_version=policy.version,
+                                          data={"chain": chain, "head_seq": head_seq, "head_hash": head_hash,
+                                                "events_kept": kept}))
+    if svc.db.sqlite:  # deleted pages are zeroed (secure_delete); fold the WAL in so no copy lingers
+        with svc.db.writer.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return kept
+
+
+# -- policy versions --------------------------------------------------------------------------
+
+def active_policy(svc: Services) -> tuple[Policy, PolicyVersion]:
+    with svc.db.read() as s:
+        policy = svc.policy(s)
+        return policy, s.get(PolicyVersion, policy.version)
+
+
+def activate_policy(svc: Services, document: dict[str, Any], client: str) -> tuple[Policy, PolicyVersion]:
+    """Validate a policy document and make it the next version, atomically; running sessions
+    follow it from their next heartbeat."""
+    policy = parse_policy(document)
+    with svc.db.write() as s:
+        version = policies.activate(s, policy, "api", client, svc.clock.now())
+        row = s.get(PolicyVersion, version)
+    return policy.with_version(version), row
+
+
+def policy_versions(svc: Services) -> list[PolicyVersion]:
+    with svc.db.read() as s:
+        return repo.policy_versions(s)
+
+
+def policy_document(policy: Policy, row: PolicyVersion | None) -> dict[str, Any]:
+    doc = dict(json.loads(row.document)) if row is not None else dict(policy.document)
+    return {**doc, "version": policy.version,
+            "activated_at": row and row.activated_at.isoformat(), "activated_by": row and row.activated_by}
+

@@ -1,0 +1,141 @@
+"""Reading the audit log: filtered pages, streaming exports, verification, retention."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
+
+from governor import audit
+from governor.audit import SYSTEM_CHAIN, Entry, Verification, append_system_event, lock_system_chain, prune_chain
+from governor.errors import InvalidRequest
+from governor.service.context import Services
+from governor.store.tables import AuditEvent, UsageDay, User
+
+EXPORT_BATCH = 1000
+CSV_COLUMNS = ["id", "at", "chain", "seq", "user_id", "client", "action", "reason", "policy_name",
+               "policy_version", "data", "prev_hash", "hash"]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    user_id: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"e:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
+        if kind == "e" and value.isdigit():
+            return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidRequest("cursor: not a cursor this service gave out", errors=[{"field": "cursor",
+                                                                                 "message": "invalid"}])
+
+
+def event_json(e: AuditEvent, user_id: str | None) -> dict[str, Any]:
+    """An event as listed: every field that its hash covers, in the canonical time format, so an
+    auditor can recompute the chain from an export alone (docs/audit.md)."""
+    return {"id": e.id, "at": audit.timestamp(e.at), "chain": e.chain, "seq": e.seq, "user_id": user_id,
+            "client": e.client, "action": e.action, "reason": e.reason,
+            "policy": {"name": e.policy_name, "version": e.policy_version}, "data": json.loads(e.data),
+            "prev_hash": e.prev_hash, "hash": e.hash}
+
+
+def _query(s: Session, f: EventFilter, after_id: int) -> Select | None:
+    q = (select(AuditEvent, User.user_id).outerjoin(User, User.pseudonym == AuditEvent.chain)
+         .where(AuditEvent.id > after_id).order_by(AuditEvent.id))
+    if f.user_id is not None:
+        pseudonym = s.execute(select(User.pseudonym).where(User.user_id == f.user_id)).scalar()
+        if pseudonym is None:
+            return None
+        q = q.where(AuditEvent.chain == pseudonym)
+    if f.action:
+        q = q.where(AuditEvent.action == f.action)
+    if f.since:
+        q = q.where(AuditEvent.at >= f.since)
+    if f.until:
+        q = q.where(AuditEvent.at < f.until)
+    return q
+
+
+def page(svc: Services, f: EventFilter, cursor: str | None, limit: int) -> Page:
+    after = decode_cursor(cursor)
+    with svc.db.read() as s:
+        q = _query(s, f, after)
+        rows = [] if q is None else s.execute(q.limit(limit + 1)).all()
+        events = [event_json(e, uid) for e, uid in rows[:limit]]
+    more = len(rows) > limit
+    return Page(events, encode_cursor(events[-1]["id"]) if more and events else None)
+
+
+def stream(svc: Services, f: EventFilter) -> Iterator[dict[str, Any]]:
+    """Every matching event, oldest first, fetched in short batches: constant memory, and no
+    transaction held open while a slow client reads."""
+    after = 0
+    while True:
+        with svc.db.read() as s:
+            q = _query(s, f, after)
+            rows = [] if q is None else s.execute(q.limit(EXPORT_BATCH)).all()
+            batch = [event_json(e, uid) for e, uid in rows]
+        yield from batch
+        if len(batch) < EXPORT_BATCH:
+            return
+        after = batch[-1]["id"]
+
+
+def csv_row(event: dict[str, Any]) -> list[Any]:
+    flat = {**event, "policy_name": event["policy"]["name"], "policy_version": event["policy"]["version"],
+            "data": json.dumps(event["data"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)}
+    return ["" if flat[c] is None else flat[c] for c in CSV_COLUMNS]
+
+
+def verify(svc: Services) -> Verification:
+    with svc.db.read() as s:
+        return audit.verify(s)
+
+
+def prune(svc: Services, retention_days: int, usage_retention_days: int, client: str = "governor-retention") -> int:
+    """Retention: remove audit events older than `retention_days` by chain prefix (keeping each
+    chain's checkpoint) and usage rows older than `usage_retention_days`. Idempotent."""
+    now = svc.clock.now()
+    cutoff = now - timedelta(days=retention_days)
+    with svc.db.read() as s:
+        chains = list(s.execute(select(AuditEvent.chain).where(AuditEvent.at < cutoff).distinct()).scalars())
+    removed = 0
+    for chain in chains:
+        with svc.db.write() as s:
+            if chain == SYSTEM_CHAIN:
+                lock_system_chain(s)
+            else:
+                s.execute(select(User.pk).where(User.pseudonym == chain).with_for_update())
+            removed += prune_chain(s, chain, cutoff)
+    with svc.db.write() as s:
+        usage_cut = (now - timedelta(days=usage_retention_days)).date()
+        usage_removed = s.execute(delete(UsageDay).where(UsageDay.day < usage_cut)).rowcount
+        if removed or usage_removed:
+            append_system_event(s, now, Entry(client=client, action="audit.pruned", data={
+                "cutoff": audit.timestamp(cutoff), "events_removed": removed, "chains": len(chains),
+                "usage_days_removed": usage_removed}))
+    return removed

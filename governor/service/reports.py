@@ -1,0 +1,61 @@
+"""The daily report for a regulator, from the audit log (which outlives erasure): per band, the
+users active, sessions started, minutes of the sessions that ended that day, refusals per
+reason; complaints opened and closed. No user ids, no pseudonyms."""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from governor.domain.policy import Band
+from governor.service.context import Services
+from governor.store.tables import AuditEvent
+
+ACTIONS = ("session.started", "session.refused", "session.ended", "complaint.filed", "complaint.updated")
+BATCH = 5000
+
+
+def daily(svc: Services, day: date | None) -> dict[str, Any]:
+    with svc.db.read() as s:
+        tz = svc.policy(s).tz
+    day = day or svc.clock.now().astimezone(tz).date()
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    users: dict[str, set[str]] = defaultdict(set)
+    sessions, seconds, refusals = Counter(), Counter(), defaultdict(Counter)
+    opened = closed = 0
+    after = 0
+    while True:
+        with svc.db.read() as s:
+            rows = s.execute(select(AuditEvent.id, AuditEvent.chain, AuditEvent.action, AuditEvent.reason,
+                                    AuditEvent.data)
+                             .where(AuditEvent.at >= start, AuditEvent.at < end, AuditEvent.id > after,
+                                    AuditEvent.action.in_(ACTIONS))
+                             .order_by(AuditEvent.id).limit(BATCH)).all()
+        for _, chain, action, reason, raw in rows:
+            data = json.loads(raw)
+            band = data.get("band", "unknown")
+            if action == "session.started":
+                sessions[band] += 1
+                users[band].add(chain)
+            elif action == "session.ended":
+                seconds[band] += int(data.get("duration_seconds") or 0)
+                users[band].add(chain)
+            elif action == "session.refused":
+                refusals[band][reason] += 1
+            elif action == "complaint.filed":
+                opened += 1
+            elif action == "complaint.updated" and data.get("status") in ("resolved", "rejected"):
+                closed += 1
+        if len(rows) < BATCH:
+            break
+        after = rows[-1][0]
+    bands = {b.value: {"users_active": len(users[b.value]), "sessions": sessions[b.value],
+                       "minutes": round(seconds[b.value] / 60, 1),
+                       "refusals": dict(sorted(refusals[b.value].items()))} for b in Band}
+    return {"date": day.isoformat(), "timezone": str(tz), "bands": bands,
+            "refusals": dict(sorted(sum((refusals[b] for b in refusals), Counter()).items())),
+            "complaints": {"opened": opened, "closed": closed}}
