@@ -164,6 +164,8 @@ def verify(s: Session, batch: int = 2000) -> Verification:
                 problem = "does not link to the previous event (deleted, inserted or reordered)"
             elif event_hash(e) != e.hash:
                 problem = "content does not match its hash (edited)"
+            elif e.chain in heads and e.seq > heads[e.chain][0]:
+                problem = "follows the chain's recorded head (inserted)"
             if problem:
                 bad.append(BadEvent(e.id, e.chain, e.seq, problem))
                 broken = True

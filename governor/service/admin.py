@@ -144,8 +144,11 @@ def erase(svc: Services, user_id: str, client: str) -> int:
                                           data={"chain": chain, "head_seq": head_seq, "head_hash": head_hash,
                                                 "events_kept": kept}))
     if svc.db.sqlite:  # deleted pages are zeroed (secure_delete); fold the WAL in so no copy lingers
-        with svc.db.writer.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn = svc.db.writer.raw_connection()  # outside any transaction, as a checkpoint must be
+        try:
+            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
     return kept
 
 

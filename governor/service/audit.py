@@ -112,7 +112,10 @@ def csv_row(event: dict[str, Any]) -> list[Any]:
 
 
 def verify(svc: Services) -> Verification:
+    """Verify in one snapshot, so that events appended meanwhile are not taken for forgeries."""
     with svc.db.read() as s:
+        if not svc.db.sqlite:  # SQLite's read transaction is a snapshot already
+            s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         return audit.verify(s)
 
 
