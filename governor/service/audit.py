@@ -54,7 +54,7 @@ def decode_cursor(cursor: str | None) -> int:
                                                                                  "message": "invalid"}])
 
 
-def event_json(e: AuditEvent, user_id: str | None) -> dict[str, Any]:
+def event_json(e: Any, user_id: str | None) -> dict[str, Any]:
     """An event as listed: every field that its hash covers, in the canonical time format, so an
     auditor can recompute the chain from an export alone (docs/audit.md)."""
     return {"id": e.id, "at": audit.timestamp(e.at), "chain": e.chain, "seq": e.seq, "user_id": user_id,
@@ -64,7 +64,7 @@ def event_json(e: AuditEvent, user_id: str | None) -> dict[str, Any]:
 
 
 def _query(s: Session, f: EventFilter, after_id: int) -> Select | None:
-    q = (select(AuditEvent, User.user_id).outerjoin(User, User.pseudonym == AuditEvent.chain)
+    q = (select(*AuditEvent.__table__.c, User.user_id).outerjoin(User, User.pseudonym == AuditEvent.chain)
          .where(AuditEvent.id > after_id).order_by(AuditEvent.id))
     if f.user_id is not None:
         pseudonym = s.execute(select(User.pseudonym).where(User.user_id == f.user_id)).scalar()
@@ -85,7 +85,7 @@ def page(svc: Services, f: EventFilter, cursor: str | None, limit: int) -> Page:
     with svc.db.read() as s:
         q = _query(s, f, after)
         rows = [] if q is None else s.execute(q.limit(limit + 1)).all()
-        events = [event_json(e, uid) for e, uid in rows[:limit]]
+        events = [event_json(row, row.user_id) for row in rows[:limit]]
     more = len(rows) > limit
     return Page(events, encode_cursor(events[-1]["id"]) if more and events else None)
 
@@ -98,7 +98,7 @@ def stream(svc: Services, f: EventFilter) -> Iterator[dict[str, Any]]:
         with svc.db.read() as s:
             q = _query(s, f, after)
             rows = [] if q is None else s.execute(q.limit(EXPORT_BATCH)).all()
-            batch = [event_json(e, uid) for e, uid in rows]
+            batch = [event_json(row, row.user_id) for row in rows]
         yield from batch
         if len(batch) < EXPORT_BATCH:
             return
