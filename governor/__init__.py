@@ -14,10 +14,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from governor.api import admin, audit, complaints, ops, problems, sessions, users
     from governor.auth import Authenticator
     from governor.domain.policy import load_policy_file
+    from governor.observability import instrument, setup_logging
     from governor.service.context import Services
     from governor.store.database import Database
 
     settings = settings or load_settings()
+    if settings.env != "test":
+        setup_logging(settings.log_level)
     secret = jwt_secret(settings)
     load_policy_file(settings.policy_path())  # a bad policy file stops start-up here, with one line
     app = Flask(__name__, static_folder=None)
@@ -29,4 +32,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp):
         app.register_blueprint(bp)
     problems.register(app)
+    instrument(app, lambda: _count_active(app.extensions["governor"]))
     return app
+
+
+def _count_active(svc) -> int:
+    from governor.store.repo import count_active_sessions
+
+    with svc.db.read() as s:
+        return count_active_sessions(s)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from governor.observability import AUDIT_APPENDS
 from governor.store.tables import GENESIS, AuditChain, AuditEvent, User
 
 SYSTEM_CHAIN = "system"
@@ -60,6 +61,7 @@ def _append(s: Session, chain: str, seq: int, prev: str, at: datetime, entry: En
                        policy_version=entry.policy_version, data=data, prev_hash=prev)
     event.hash = event_hash(event)
     s.add(event)
+    AUDIT_APPENDS.labels(entry.action).inc()
     return event
 
 

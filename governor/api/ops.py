@@ -16,3 +16,12 @@ def readyz():
     if current_app.extensions["governor"].db.ping():
         return {"status": "ready"}
     return {"status": "not ready", "database": "unreachable"}, 503, {"Retry-After": "2"}
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from governor.api.openapi import document
+
+    if "governor.openapi" not in current_app.extensions:
+        current_app.extensions["governor.openapi"] = document()
+    return current_app.extensions["governor.openapi"]

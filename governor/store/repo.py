@@ -112,6 +112,10 @@ def lock_session(s: Session, session_id: str) -> tuple[ChatSession, User] | None
     return session, user
 
 
+def count_active_sessions(s: Session) -> int:
+    return s.execute(select(func.count()).select_from(ChatSession).where(ChatSession.ended_at.is_(None))).scalar()
+
+
 def stale_session_ids(s: Session, before: datetime, limit: int = 500) -> list[str]:
     return list(s.execute(select(ChatSession.id).where(
         ChatSession.ended_at.is_(None), ChatSession.last_seen_at < before)
