@@ -30,16 +30,18 @@ class Authenticator:
         self.algorithms = ["HS256"]
 
     def verify(self, header: str | None) -> Principal:
-        if not header or not header.startswith("Bearer ") or not header[7:].strip():
+        scheme, _, token = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():  # the scheme is case-insensitive (RFC 9110)
             raise Unauthorized("send 'Authorization: Bearer <token>'")
         try:
-            claims = jwt.decode(header[7:].strip(), self.secret, algorithms=self.algorithms,
+            claims = jwt.decode(token.strip(), self.secret, algorithms=self.algorithms,
                                 audience=self.audience, issuer=self.issuer, leeway=self.leeway,
                                 options={"require": REQUIRED_CLAIMS})
         except jwt.InvalidTokenError as e:
             raise Unauthorized(f"invalid token: {e}") from None
         sub, scope = claims.get("sub"), claims.get("scope")
-        if not isinstance(sub, str) or not sub or len(sub) > 128 or not isinstance(scope, str):
+        if not isinstance(sub, str) or not sub or len(sub) > 128 or not sub.isprintable() \
+                or not isinstance(scope, str):
             raise Unauthorized("invalid token: 'sub' and 'scope' must be non-empty text")
         return Principal(sub, frozenset(scope.split()))
 

@@ -30,7 +30,9 @@ def validation_problem(e: ValidationError) -> Problem:
 def register(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(e: Problem):
-        return problem_response(e.body(), e.status)
+        # A 401 must say which scheme to use (RFC 9110 section 11.6.1, RFC 6750 section 3).
+        headers = {"WWW-Authenticate": 'Bearer realm="governor"'} if e.status == 401 else None
+        return problem_response(e.body(), e.status, headers)
 
     @app.errorhandler(ValidationError)
     def _validation(e: ValidationError):

@@ -2,19 +2,20 @@
 shapes of the answers."""
 from __future__ import annotations
 
+import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
 from flask import request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
 from governor.domain.engine import Decision, Verification
-from governor.errors import InvalidRequest
+from governor.errors import InvalidRequest, MalformedRequest
 
 USER_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 UserId = Annotated[str, StringConstraints(pattern=USER_ID.pattern)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 class Model(BaseModel):
@@ -57,13 +58,20 @@ def body(model: type[Model]) -> Any:
 
 
 def no_body() -> None:
-    raw = request.get_data(cache=False).strip()
-    if raw not in (b"", b"{}"):
+    """Nothing, or an empty JSON object however it is spaced; malformed JSON is a 400 as elsewhere."""
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise MalformedRequest("the body must be empty or a JSON object") from None
+    if value != {}:
         raise InvalidRequest("this request takes no body (or an empty JSON object)")
 
 
 def user_id(value: str) -> str:
-    if not USER_ID.match(value):
+    if not USER_ID.fullmatch(value):  # not match(): `$` would let a trailing newline through
         raise InvalidRequest("user_id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -",
                              errors=[{"field": "user_id", "message": "invalid user id"}])
     return value
@@ -87,6 +95,11 @@ def decision_json(d: Decision) -> dict[str, Any]:
 def verification_json(v: Verification | None) -> dict[str, Any] | None:
     if v is None:
         return None
+    # The stored instants, in UTC, as a read gives them back (not as the request spelled them).
     return {"status": v.status, "birth_date": v.birth_date and v.birth_date.isoformat(), "method": v.method,
-            "provider": v.provider, "assurance": v.assurance, "expires_at": iso(v.expires_at),
-            "verified_at": iso(v.verified_at)}
+            "provider": v.provider, "assurance": v.assurance, "expires_at": iso(_utc(v.expires_at)),
+            "verified_at": iso(_utc(v.verified_at))}
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    return None if t is None else t.astimezone(timezone.utc)

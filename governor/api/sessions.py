@@ -1,13 +1,17 @@
 """Sessions: admission, heartbeat, end (scope `sessions`)."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, g
 
 from governor.api.schemas import StartSession, body, decision_json, no_body
 from governor.auth import requires
+from governor.errors import SessionNotFound
 from governor.service import sessions
 
 bp = Blueprint("sessions", __name__, url_prefix="/v1/sessions")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")  # what repo.new_session_id makes, and the column holds
 
 
 def _svc():
@@ -30,6 +34,7 @@ def start():
 @bp.post("/<session_id>/heartbeat")
 @requires("sessions")
 def heartbeat(session_id: str):
+    session_id = _session_id(session_id)
     no_body()
     out = decision_json(sessions.heartbeat(_svc(), session_id, g.principal.sub))
     out["session_id"] = session_id
@@ -39,8 +44,17 @@ def heartbeat(session_id: str):
 @bp.post("/<session_id>/end")
 @requires("sessions")
 def end(session_id: str):
+    session_id = _session_id(session_id)
     no_body()
     ended = sessions.end(_svc(), session_id, g.principal.sub)
     out = decision_json(ended.decision)
     out.update(session_id=ended.session_id, duration_seconds=ended.duration_seconds, end_reason=ended.end_reason)
     return out
+
+
+def _session_id(value: str) -> str:
+    """Anything that cannot be a session id is unknown, without asking the database (PostgreSQL
+    refuses a NUL byte in text with an error, not with no rows)."""
+    if not SESSION_ID.fullmatch(value):
+        raise SessionNotFound(f"no session {value[:40]!r}")
+    return value

@@ -2,7 +2,7 @@
 lock: gather the facts, let the pure core decide, apply the result and its audit event."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -72,6 +72,8 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
         covered_until = _accrue(svc, s, policy, user, session, now)
         facts, usage, others = _gather(s, policy, user, user.user_id, now, exclude=session.id)
         decision = decide(policy, facts, usage, now, continuing=True)
+        if decision.allowed and session.ends_at is not None and now >= session.ends_at:
+            decision = _overdue(policy, facts, usage, session.ends_at, now, decision, _zone(policy, user))
         if decision.allowed:
             session.ends_at = decision.ends_at
             others.append(session)
@@ -177,6 +179,21 @@ def _book(user: User, policy: Policy, facts: UserFacts, interval, now: datetime)
     booking = ledger.book(repo.activity(user), interval, reset_gap(rules))
     repo.store_activity(user, booking.activity)
     return booking.pieces
+
+
+def _overdue(policy: Policy, facts: UserFacts, usage: Usage, ends_at: datetime, now: datetime,
+             current: Decision, tz: ZoneInfo) -> Decision:
+    """A heartbeat at or after `ends_at` ends the session (DESIGN 3), even when what ended it has
+    lifted meanwhile (the client slept through the break, the night, or midnight): the reason
+    is the one that held at `ends_at`, and a new session may start at once."""
+    at_end = decide(policy, facts, usage, ends_at, continuing=True)
+    if at_end.allowed:  # the session fell silent past its grace long before ends_at
+        return current
+    start_now = decide(policy, facts, usage, now)
+    if not start_now.allowed:
+        return start_now
+    return replace(current, allowed=False, reason=at_end.reason, ends_at=None, retry_at=now.astimezone(tz),
+                   warnings=())
 
 
 def _prune(user: User, last_seen: list[datetime]) -> None:
