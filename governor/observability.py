@@ -31,6 +31,10 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("governor.http")
 
 
+def count_decision(kind: str, decision) -> None:
+    DECISIONS.labels(kind, decision.reason.value, decision.band.value).inc()
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g
 from governor.api.schemas import StartSession, body, decision_json, no_body
 from governor.auth import requires
 from governor.errors import SessionNotFound
+from governor.observability import count_decision
 from governor.service import sessions
 
 bp = Blueprint("sessions", __name__, url_prefix="/v1/sessions")
@@ -23,6 +24,7 @@ def _svc():
 def start():
     req = body(StartSession)
     started = sessions.start(_svc(), req.user_id, g.principal.sub)
+    count_decision("start", started.decision)
     out = decision_json(started.decision)
     if started.session_id is None:
         return out, 403
@@ -36,7 +38,9 @@ def start():
 def heartbeat(session_id: str):
     session_id = _session_id(session_id)
     no_body()
-    out = decision_json(sessions.heartbeat(_svc(), session_id, g.principal.sub))
+    decision = sessions.heartbeat(_svc(), session_id, g.principal.sub)
+    count_decision("heartbeat", decision)
+    out = decision_json(decision)
     out["session_id"] = session_id
     return out
 

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, request
 from governor.api.schemas import AgeVerification, body, decision_json, user_id, verification_json
 from governor.auth import requires
 from governor.errors import InvalidRequest
+from governor.observability import count_decision
 from governor.service import sessions, users
 
 bp = Blueprint("users", __name__, url_prefix="/v1/users")
@@ -22,6 +23,7 @@ def _svc():
 @requires("sessions")
 def status(uid: str):
     st = sessions.status(_svc(), user_id(uid))
+    count_decision("status", st.decision)
     out = decision_json(st.decision)
     out.update(verification=verification_json(st.facts.verification), active_sessions=st.active_sessions)
     return out

@@ -51,6 +51,7 @@ def test_health_readiness_and_metrics(client, token):
     text = client.get("/metrics").data.decode()
     assert 'governor_http_request_duration_seconds_count{endpoint="/v1/sessions",method="POST",status="201"}' in text
     assert "governor_active_sessions 1.0" in text
+    assert 'governor_decisions_total{band="unverified",kind="start",reason="ok"}' in text
     assert 'governor_audit_appends_total{action="session.started"}' in text
 
 
