@@ -13,7 +13,6 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	@GOVERNOR_ENV=$${GOVERNOR_ENV:-development} $(BIN)/governor token --help >/dev/null
 	@echo
 	@echo "Governor on http://127.0.0.1:8000 (SQLite in instance/, development secret in instance/dev-secret)."
 	@echo "Mint a token in another shell, from this folder:"
