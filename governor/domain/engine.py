@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from governor.domain.policy import Band, BandRules, Policy
@@ -130,8 +130,8 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
                         retry_at=retry_at and retry_at.astimezone(ctx.tz), **common)
     ends_at, kind = ctx.session_end(now, rules, remaining)
     warnings = []
-    if ends_at is not None and ends_at - now <= timedelta(minutes=rules.warn_before_minutes):
-        warnings.append(Warning(kind, int((ends_at - now).total_seconds())))
+    if ends_at is not None and _utc(ends_at) - _utc(now) <= timedelta(minutes=rules.warn_before_minutes):
+        warnings.append(Warning(kind, int((_utc(ends_at) - _utc(now)).total_seconds())))
     streak = ctx.streak_length(now)
     if rules.rest_reminder_minutes is not None and streak is not None \
             and streak >= timedelta(minutes=rules.rest_reminder_minutes):
@@ -147,6 +147,12 @@ def reset_gap(rules: BandRules) -> timedelta:
 
 def _latest(retry: datetime | None) -> float:
     return float("inf") if retry is None else retry.timestamp()
+
+
+def _utc(t: datetime) -> datetime:
+    """Elapsed time is computed in UTC: Python adds and subtracts datetimes of one zone in wall
+    time, which is an hour off across a daylight-saving change."""
+    return t.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,7 @@ class _Context:
         streak = self.streak_length(t)
         if rules.continuous_limit_minutes is not None and streak is not None \
                 and streak >= timedelta(minutes=rules.continuous_limit_minutes):
-            found.append((Reason.COOLDOWN, self.usage.last_active + timedelta(minutes=rules.break_minutes)))
+            found.append((Reason.COOLDOWN, _utc(self.usage.last_active) + timedelta(minutes=rules.break_minutes)))
         if not self.continuing and rules.max_concurrent_sessions is not None:
             running = [e for e in self.usage.active_ends if e is None or e > t]
             if len(running) >= rules.max_concurrent_sessions:
@@ -202,7 +208,23 @@ class _Context:
             later = max(retries)
             if later <= t:
                 return None
-            t = later
+            t = self.band_change(t, later) or later
+        return None
+
+    def band_change(self, t: datetime, until: datetime) -> datetime | None:
+        """The first instant in (t, until) at which the user's band differs from the band at `t`:
+        a birthday (local midnight) or the verification's expiry. The blockers found at `t` hold
+        under the band at `t` only; another band may admit sooner."""
+        band = self.rules_at(t.astimezone(self.tz))[0]
+        v = self.user.verification
+        changes = [] if v is None or v.expires_at is None else [v.expires_at]
+        midnight = self.next_day(t)
+        while midnight < until:
+            changes.append(midnight)
+            midnight = self.next_day(midnight)
+        for change in sorted(changes, key=_utc):
+            if t < change < until and self.rules_at(change.astimezone(self.tz))[0] is not band:
+                return change
         return None
 
     # -- limits ------------------------------------------------------------------------------
@@ -231,25 +253,26 @@ class _Context:
         if start is None or last is None:
             return None
         _, rules = self.rules_at(t.astimezone(self.tz))
-        if t - last >= reset_gap(rules):
+        if _utc(t) - _utc(last) >= reset_gap(rules):
             return None
-        return max(t - start, ZERO)
+        return max(_utc(t) - _utc(start), ZERO)
 
     def session_end(self, now: datetime, rules: BandRules, remaining: timedelta | None):
         """When a session running from `now` must end, and the warning that goes with it."""
         ends: list[tuple[datetime, str]] = []
         if remaining is not None:
-            ends.append((now + remaining, "time_running_out"))
+            ends.append((_utc(now) + remaining, "time_running_out"))
         window = self.window_containing(rules, now) if rules.allowed_hours is not None else None
         if window is not None and window[1] is not None:
             ends.append((window[1], "time_running_out"))
         if rules.continuous_limit_minutes is not None:
             streak = self.streak_length(now)
-            start = now if streak is None else now - streak
+            # the streak's own start, not now - streak (clamped at 0 when the clock stepped back)
+            start = _utc(now) if streak is None else _utc(self.usage.streak_start)
             ends.append((start + timedelta(minutes=rules.continuous_limit_minutes), "break_soon"))
         if not ends:
             return None, None
-        return min(ends, key=lambda e: (e[0], e[1] != "time_running_out"))
+        return min(ends, key=lambda e: (_utc(e[0]), e[1] != "time_running_out"))
 
     # -- calendar ----------------------------------------------------------------------------
 

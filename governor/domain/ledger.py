@@ -8,7 +8,7 @@ pruned to what an active session could still overlap, so it stays one or two int
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 ZERO = timedelta(0)
@@ -90,13 +90,15 @@ def merge(intervals: tuple[Interval, ...]) -> tuple[Interval, ...]:
 
 
 def split_by_day(interval: Interval, tz: ZoneInfo) -> list[tuple[date, timedelta]]:
-    """Book an interval per local day: a session that crosses midnight is split between days."""
-    start, end = interval
+    """Book an interval per local day: a session that crosses midnight is split between days.
+    Durations are real time: the ends go to UTC first, as datetimes of one zone subtract in wall
+    time (an hour off on a daylight-saving day)."""
+    start, end = (t.astimezone(timezone.utc) for t in interval)
     out = []
     while start < end:
         day = start.astimezone(tz).date()
         midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-        cut = min(end, midnight)
+        cut = min(end, midnight.astimezone(timezone.utc))
         out.append((day, cut - start))
         start = cut
     return out

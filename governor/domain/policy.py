@@ -112,6 +112,7 @@ class Policy:
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RULE_KEYS = {f for f in BandRules.__dataclass_fields__ if f != "daily_limit"} | {"daily_limit_minutes"}
 
 
@@ -227,8 +228,8 @@ def _holidays(value: Any) -> set[date]:
         raise PolicyInvalid("holidays", "must be a list of dates (YYYY-MM-DD)")
     out = set()
     for i, item in enumerate(value):
-        try:
-            out.add(item if isinstance(item, date) else date.fromisoformat(item))
+        try:  # a TOML date or "YYYY-MM-DD"; a TOML datetime is no day (it would never match one)
+            out.add(item if type(item) is date else date.fromisoformat(_DATE.fullmatch(item)[0]))
         except (TypeError, ValueError):
             raise PolicyInvalid(f"holidays[{i}]", f"{item!r} is not a date (YYYY-MM-DD)") from None
     return out

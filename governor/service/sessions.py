@@ -151,10 +151,11 @@ def _gather(s: Session, policy: Policy, user: User | None, user_id: str, now: da
     pk = user.pk if user is not None else None
     today = _local_day(now, policy, user)
     monday = today - timedelta(days=today.weekday())
-    facts = repo.user_facts(user, user_id, repo.grants(s, pk, monday, today + timedelta(days=7)))
+    used, granted = repo.days(s, pk, monday, today, today + timedelta(days=7))
+    facts = repo.user_facts(user, user_id, granted)
     active = [a for a in repo.active_sessions(s, pk) if a.id != exclude]
     act = repo.activity(user) if user is not None else ledger.Activity()
-    usage = Usage(days=repo.usage_days(s, pk, monday, today), streak_start=act.streak_start,
+    usage = Usage(days=used, streak_start=act.streak_start,
                   last_active=act.last_active, active_ends=tuple(a.ends_at for a in active))
     return facts, usage, active
 

@@ -37,8 +37,9 @@ class Database:
             self.writer = self.reader = create_engine(
                 self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
                 connect_args={"connect_timeout": 5, "options": "-c statement_timeout=10000"})
-        self._write = sessionmaker(self.writer, expire_on_commit=False)
-        self._read = sessionmaker(self.reader, expire_on_commit=False)
+        # No autoflush: a use case's changes are written once, at commit (or by an explicit flush).
+        self._write = sessionmaker(self.writer, expire_on_commit=False, autoflush=False)
+        self._read = sessionmaker(self.reader, expire_on_commit=False, autoflush=False)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

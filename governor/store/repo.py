@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,20 +15,41 @@ from governor.domain.ledger import Activity
 from governor.domain.policy import Policy, parse_policy
 from governor.store.tables import ChatSession, Grant, PolicyVersion, UsageDay, User
 
+# The hot paths' statements are built once: building and hashing a statement costs more than
+# running it on SQLite.
+_USER = select(User).where(User.user_id == bindparam("user_id"))
+_USER_LOCKED = _USER.with_for_update()
+_SESSION_AND_USER = (select(ChatSession, User).join(User, User.pk == ChatSession.user_pk)
+                     .where(ChatSession.id == bindparam("session_id")).with_for_update())
+_ACTIVE = (select(ChatSession.id, ChatSession.last_seen_at, ChatSession.ends_at)
+           .where(ChatSession.user_pk == bindparam("pk"), ChatSession.ended_at.is_(None)))
+_DAYS = union_all(
+    select(literal("used"), UsageDay.day, UsageDay.used_ms).where(
+        UsageDay.user_pk == bindparam("pk"), UsageDay.day >= bindparam("first"), UsageDay.day <= bindparam("last")),
+    select(literal("granted"), Grant.day, func.sum(Grant.minutes)).where(
+        Grant.user_pk == bindparam("pk"), Grant.day >= bindparam("first"), Grant.day <= bindparam("grants_last"))
+    .group_by(Grant.day))
+_ADD_USAGE = (update(UsageDay).where(UsageDay.user_pk == bindparam("pk"), UsageDay.day == bindparam("d"))
+              .values(used_ms=UsageDay.used_ms + bindparam("ms"), sessions=UsageDay.sessions + bindparam("n")))
+_POLICY_VERSION = select(func.max(PolicyVersion.version))
+
+
 # -- users ------------------------------------------------------------------------------------
 
 def lock_user(s: Session, user_id: str, now: datetime) -> User:
     """The user's row, created if new, locked until the transaction ends (FOR UPDATE on
     PostgreSQL; on SQLite the write transaction already holds the database's write lock)."""
+    user = s.execute(_USER_LOCKED, {"user_id": user_id}).scalar()
+    if user is not None:
+        return user
     insert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
     s.execute(insert(User).values(user_id=user_id, pseudonym=secrets.token_hex(16), created_at=now)
               .on_conflict_do_nothing(index_elements=["user_id"]))
-    return s.execute(select(User).where(User.user_id == user_id).with_for_update()).scalar_one()
+    return s.execute(_USER_LOCKED, {"user_id": user_id}).scalar_one()
 
 
 def find_user(s: Session, user_id: str, lock: bool = False) -> User | None:
-    q = select(User).where(User.user_id == user_id)
-    return s.execute(q.with_for_update() if lock else q).scalar()
+    return s.execute(_USER_LOCKED if lock else _USER, {"user_id": user_id}).scalar()
 
 
 def user_facts(user: User | None, user_id: str, grants: dict[date, int]) -> UserFacts:
@@ -59,27 +80,29 @@ def week_of(day: date) -> tuple[date, date]:
     return day - timedelta(days=day.weekday()), day
 
 
-def usage_days(s: Session, user_pk: int | None, first: date, last: date) -> dict[date, timedelta]:
+def days(s: Session, user_pk: int | None, first: date, last: date,
+         grants_last: date) -> tuple[dict[date, timedelta], dict[date, int]]:
+    """Booked use per day from `first` to `last`, and granted minutes per day up to `grants_last`,
+    in one round trip."""
+    used: dict[date, timedelta] = {}
+    granted: dict[date, int] = {}
     if user_pk is None:
-        return {}
-    rows = s.execute(select(UsageDay.day, UsageDay.used_ms).where(
-        UsageDay.user_pk == user_pk, UsageDay.day >= first, UsageDay.day <= last))
-    return {day: timedelta(milliseconds=ms) for day, ms in rows}
-
-
-def grants(s: Session, user_pk: int | None, first: date, last: date) -> dict[date, int]:
-    if user_pk is None:
-        return {}
-    rows = s.execute(select(Grant.day, func.sum(Grant.minutes)).where(
-        Grant.user_pk == user_pk, Grant.day >= first, Grant.day <= last).group_by(Grant.day))
-    return {day: int(minutes) for day, minutes in rows}
+        return used, granted
+    for kind, day, amount in s.execute(_DAYS, {"pk": user_pk, "first": first, "last": last,
+                                               "grants_last": grants_last}):
+        if isinstance(day, str):  # SQLite hands back a union's dates as text
+            day = date.fromisoformat(day)
+        if kind == "used":
+            used[day] = timedelta(milliseconds=int(amount))
+        else:
+            granted[day] = int(amount)
+    return used, granted
 
 
 def add_usage(s: Session, user_pk: int, day: date, used: timedelta = timedelta(0), sessions: int = 0) -> None:
     """Add to a day's booked use. Runs under the user's lock, so read-then-write is safe."""
     ms = round(used / timedelta(milliseconds=1))
-    changed = s.execute(update(UsageDay).where(UsageDay.user_pk == user_pk, UsageDay.day == day)
-                        .values(used_ms=UsageDay.used_ms + ms, sessions=UsageDay.sessions + sessions))
+    changed = s.execute(_ADD_USAGE, {"pk": user_pk, "d": day, "ms": ms, "n": sessions})
     if changed.rowcount == 0:
         s.add(UsageDay(user_pk=user_pk, day=day, used_ms=ms, sessions=sessions))
         s.flush()
@@ -93,23 +116,18 @@ def usage_report(s: Session, user_pk: int, first: date, last: date) -> dict[date
 
 # -- sessions ---------------------------------------------------------------------------------
 
-def active_sessions(s: Session, user_pk: int | None) -> list[ChatSession]:
+def active_sessions(s: Session, user_pk: int | None) -> list:
+    """The user's running sessions: rows with id, last_seen_at and ends_at."""
     if user_pk is None:
         return []
-    return list(s.execute(select(ChatSession).where(
-        ChatSession.user_pk == user_pk, ChatSession.ended_at.is_(None))).scalars())
+    return s.execute(_ACTIVE, {"pk": user_pk}).all()
 
 
 def lock_session(s: Session, session_id: str) -> tuple[ChatSession, User] | None:
-    """A session and its user, the user's row locked first, then the session read again
-    under that lock (another request may have changed it meanwhile)."""
-    user_pk = s.execute(select(ChatSession.user_pk).where(ChatSession.id == session_id)).scalar()
-    if user_pk is None:
-        return None
-    user = s.execute(select(User).where(User.pk == user_pk).with_for_update()).scalar_one()
-    session = s.execute(select(ChatSession).where(ChatSession.id == session_id)
-                        .execution_options(populate_existing=True)).scalar_one()
-    return session, user
+    """A session and its user, both rows locked (FOR UPDATE on PostgreSQL, which waits for
+    the lock and then returns both rows as they are after any change made meanwhile)."""
+    row = s.execute(_SESSION_AND_USER, {"session_id": session_id}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def count_active_sessions(s: Session) -> int:
@@ -133,7 +151,7 @@ def policy_digest(policy: Policy) -> str:
 
 
 def active_policy_version(s: Session) -> int | None:
-    return s.execute(select(func.max(PolicyVersion.version))).scalar()
+    return s.execute(_POLICY_VERSION).scalar()
 
 
 def load_policy(s: Session, version: int) -> Policy:

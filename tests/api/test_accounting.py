@@ -114,8 +114,6 @@ def test_a_clock_stepping_backwards_counts_nothing_and_moves_nothing_back(api, c
     assert api.usage(KID, "2026-12-02", "2026-12-02") == [{"date": "2026-12-02", "seconds": 360, "sessions": 1}]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: streak_length clamps a negative streak to 0, so a "
-                   "heartbeat before the streak's start moves the session's ends_at back (07:30 -> 07:28)")
 def test_a_clock_stepping_backwards_does_not_move_ends_at(api, clock):
     sid = api.started(KID)
     assert api.beat(sid).json["ends_at"] == "2026-12-02T07:30:00+08:00"
