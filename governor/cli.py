@@ -4,12 +4,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
+from governor import cli_admin
 from governor.config import ConfigError, Settings, jwt_secret, load_settings
 from governor.domain.policy import PolicyInvalid
+from governor.store.database import DatabaseUnavailable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token", help="mint a token; prints the token alone")
     token.add_argument("--sub", required=True, help="the client's name (the token's subject)")
     token.add_argument("--scope", required=True, help='space-separated scopes, e.g. "sessions"')
-    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    token.add_argument("--ttl", default="3600", help="lifetime in seconds (default 3600)")
     db = sub.add_parser("db", help="database commands")
     db.add_argument("action", choices=["upgrade"])
+    cli_admin.add_parsers(sub)
     sub.add_parser("sweep", help="close stale sessions once, now")
     sub.add_parser("scheduler", help="run the background jobs in this process")
     args = parser.parse_args(argv)
@@ -33,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, PolicyInvalid) as e:
         print(f"governor: {e}", file=sys.stderr)
         return 2
+    except (DatabaseUnavailable, OperationalError) as e:  # migrations raise the latter
+        cause = e.orig if isinstance(e, OperationalError) and e.orig else e
+        print(f"governor: database error: {str(cause).splitlines()[0]}", file=sys.stderr)
+        return 1
 
 
 def _services(settings: Settings):
@@ -61,10 +73,14 @@ def cmd_token(settings: Settings, args) -> int:
     unknown = [s for s in scopes if s not in SCOPES]
     if not scopes or unknown:
         raise ConfigError(f"--scope: use one or more of {', '.join(SCOPES)} (got {args.scope!r})")
-    if not 0 < args.ttl <= settings.jwt_max_ttl_seconds:
-        raise ConfigError(f"--ttl: must be 1..{settings.jwt_max_ttl_seconds} seconds")
+    try:  # checked here, not by argparse, whose error would add a usage line
+        ttl = int(args.ttl)
+    except ValueError:
+        ttl = 0
+    if not 0 < ttl <= settings.jwt_max_ttl_seconds:
+        raise ConfigError(f"--ttl: must be 1..{settings.jwt_max_ttl_seconds} seconds (got {args.ttl[:20]!r})")
     auth = Authenticator(jwt_secret(settings), settings.jwt_issuer, settings.jwt_audience, 0)
-    print(auth.mint(args.sub, scopes, args.ttl, SystemClock().now()))
+    print(auth.mint(args.sub, scopes, ttl, SystemClock().now()))
     return 0
 
 
@@ -92,30 +108,72 @@ def cmd_serve(settings: Settings, args) -> int:
     from governor import create_app
 
     jwt_secret(settings)  # refuse a missing or weak secret before anything starts
-    cmd_db(settings, args)
+    metrics_dir = _multiprocess_metrics()
     scheduler = None
-    if settings.scheduler:
-        scheduler = subprocess.Popen([sys.executable, "-m", "governor.cli", "scheduler"], env=os.environ.copy())
-
-    class Server(BaseApplication):
-        def load_config(self):
-            for key, value in {"bind": settings.bind, "workers": settings.workers, "threads": settings.threads,
-                               "loglevel": settings.log_level, "accesslog": "-", "graceful_timeout": 10}.items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            return create_app(settings)
-
     try:
+        cmd_db(settings, args)
+        if settings.scheduler:
+            scheduler = subprocess.Popen([sys.executable, "-m", "governor.cli", "scheduler"], env=os.environ.copy())
+
+        class Server(BaseApplication):
+            def load_config(self):
+                for key, value in {"bind": settings.bind, "workers": settings.workers, "threads": settings.threads,
+                                   "loglevel": settings.log_level, "graceful_timeout": 10,
+                                   # requests are logged by the app, as JSON with their request id
+                                   "accesslog": None,
+                                   # one control socket per host would be shared by every instance
+                                   "control_socket_disable": True}.items():
+                    if key in self.cfg.settings:
+                        self.cfg.set(key, value)
+
+            def load(self):
+                return create_app(settings)
+
         Server().run()
     finally:
         if scheduler is not None:
             scheduler.terminate()
-            scheduler.wait(timeout=10)
+            try:
+                scheduler.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                scheduler.kill()
+                scheduler.wait()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "token": cmd_token, "db": cmd_db, "sweep": cmd_sweep, "scheduler": cmd_scheduler}
+def _multiprocess_metrics() -> str | None:
+    """Give the workers (and the scheduler) one fresh metrics folder, so that /metrics adds up
+    every process and not only the worker that answers the scrape. prometheus_client reads the
+    variable when it is first imported, so this runs before anything imports it. An operator's
+    own PROMETHEUS_MULTIPROC_DIR is kept (and theirs to empty between runs)."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ:
+        return None
+    prefix = "governor-metrics-"
+    for old in Path(tempfile.gettempdir()).glob(prefix + "*"):  # left by a serve that was killed
+        pid = old.name.removeprefix(prefix).partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True
+
+
+COMMANDS = {"serve": cmd_serve, "token": cmd_token, "db": cmd_db, "sweep": cmd_sweep,
+            "audit": lambda settings, args: cli_admin.cmd_audit(settings, args, _services),
+            "policy": lambda settings, args: cli_admin.cmd_policy(settings, args, _services),
+            "scheduler": cmd_scheduler}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -38,6 +38,9 @@ class Settings:
     workers: int = 2
     threads: int = 1
     log_level: str = "info"
+    audit_retention_days: int = 1095
+    usage_retention_days: int = 1095
+    retention_interval_seconds: int = 86400
 
     @property
     def development(self) -> bool:
@@ -77,7 +80,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.env not in ("production", "development", "test"):
         raise ConfigError(f"GOVERNOR_ENV: {settings.env!r} is not production, development or test")
+    _check_database_url(settings.database_url)
+    if settings.audit_retention_days < 183:
+        raise ConfigError("GOVERNOR_AUDIT_RETENTION_DAYS: at least 183 (six months of records)")
     return settings
+
+
+def _check_database_url(url: str) -> None:
+    """Only the two supported databases, so a typo is one line here and not a traceback later."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        kind = (parsed.get_backend_name(), parsed.get_driver_name())
+    except ArgumentError:
+        kind = None
+    if kind not in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+        raise ConfigError("GOVERNOR_DATABASE_URL: use sqlite:///path/to/governor.db or "
+                          "postgresql+psycopg://user@host/dbname")
+    if kind[0] == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ConfigError("GOVERNOR_DATABASE_URL: name a SQLite file; an in-memory database is not shared "
+                          "between the server's processes")
 
 
 def _fields() -> dict[str, type]:

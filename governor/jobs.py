@@ -9,6 +9,8 @@ from collections.abc import Callable
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 
+from governor.observability import SWEEPS, SWEPT
+from governor.service import audit as audit_log
 from governor.service import sessions
 from governor.service.context import Services
 from governor.store.database import DatabaseUnavailable
@@ -35,9 +37,21 @@ def exclusive(svc: Services, name: str, job: Callable[[], int]) -> int | None:
 
 def sweep(svc: Services) -> int | None:
     closed = exclusive(svc, "sweep", lambda: sessions.sweep(svc))
+    if closed is not None:
+        SWEEPS.inc()
+        SWEPT.inc(closed)
     if closed:
         log.info("sweep closed %d stale sessions", closed)
     return closed
+
+
+def retention(svc: Services) -> int | None:
+    settings = svc.settings
+    removed = exclusive(svc, "retention", lambda: audit_log.prune(
+        svc, settings.audit_retention_days, settings.usage_retention_days))
+    if removed:
+        log.info("retention removed %d audit events", removed)
+    return removed
 
 
 def run_scheduler(svc: Services) -> None:
@@ -45,7 +59,10 @@ def run_scheduler(svc: Services) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(_guarded(sweep, svc), "interval", seconds=svc.settings.sweep_interval_seconds,
                       id="sweep", coalesce=True, max_instances=1)
-    log.info("scheduler running: sweep every %ss", svc.settings.sweep_interval_seconds)
+    scheduler.add_job(_guarded(retention, svc), "interval", seconds=svc.settings.retention_interval_seconds,
+                      id="retention", coalesce=True, max_instances=1)
+    log.info("scheduler running: sweep every %ss, retention every %ss", svc.settings.sweep_interval_seconds,
+             svc.settings.retention_interval_seconds)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

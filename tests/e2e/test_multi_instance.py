@@ -3,8 +3,7 @@
 heartbeats and ends for five users through both instances, round robin. The cap on concurrent
 sessions holds across processes and instances, the two overlapping sessions of a user count as
 their union, not their sum, and the audit log holds exactly one event per change, in intact
-chains. And a scrape of /metrics adds up every worker of a `governor serve` instance (it does
-not: see the xfail below).
+chains. And a scrape of /metrics adds up every worker of a `governor serve` instance.
 """
 from __future__ import annotations
 
@@ -131,9 +130,6 @@ def healthz_count(scrape) -> float:
                if line.startswith('governor_http_request_duration_seconds_count{endpoint="/healthz"'))
 
 
-@pytest.mark.xfail(strict=True, reason="governor serve never sets PROMETHEUS_MULTIPROC_DIR (governor/cli.py, "
-                                       "cmd_serve), so /metrics shows only the worker that answers the scrape, "
-                                       "although governor/observability.py says it adds up every worker")
 def test_metrics_of_a_served_instance_add_up_its_workers(served):
     """A scrape counts every request the instance served, whichever worker answers it. Held
     requests steer the work: twenty requests to one worker, then the scrape to the other."""
