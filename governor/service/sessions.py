@@ -106,7 +106,7 @@ def status(svc: Services, user_id: str) -> Status:
     with svc.db.read() as s:
         policy = svc.policy(s)
         now = svc.clock.now()
-        user = repo.find_user(s, user_id)
+        user = repo.user_row(s, user_id)
         facts, usage, active = _gather(s, policy, user, user_id, now)
         return Status(decide(policy, facts, usage, now), facts, len(active))
 

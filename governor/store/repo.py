@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, func, literal, select, union_all, update
+from sqlalchemy import bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from governor.store.tables import ChatSession, Grant, PolicyVersion, UsageDay, U
 # The hot paths' statements are built once: building and hashing a statement costs more than
 # running it on SQLite.
 _USER = select(User).where(User.user_id == bindparam("user_id"))
+_USER_ROW = select(*User.__table__.c).where(User.user_id == bindparam("user_id"))
 _USER_LOCKED = _USER.with_for_update()
 _SESSION_AND_USER = (select(ChatSession, User).join(User, User.pk == ChatSession.user_pk)
                      .where(ChatSession.id == bindparam("session_id")).with_for_update())
@@ -31,6 +32,7 @@ _DAYS = union_all(
     .group_by(Grant.day))
 _ADD_USAGE = (update(UsageDay).where(UsageDay.user_pk == bindparam("pk"), UsageDay.day == bindparam("d"))
               .values(used_ms=UsageDay.used_ms + bindparam("ms"), sessions=UsageDay.sessions + bindparam("n")))
+_NEW_USAGE = insert(UsageDay)
 _POLICY_VERSION = select(func.max(PolicyVersion.version))
 
 
@@ -42,8 +44,8 @@ def lock_user(s: Session, user_id: str, now: datetime) -> User:
     user = s.execute(_USER_LOCKED, {"user_id": user_id}).scalar()
     if user is not None:
         return user
-    insert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
-    s.execute(insert(User).values(user_id=user_id, pseudonym=secrets.token_hex(16), created_at=now)
+    upsert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
+    s.execute(upsert(User).values(user_id=user_id, pseudonym=secrets.token_hex(16), created_at=now)
               .on_conflict_do_nothing(index_elements=["user_id"]))
     return s.execute(_USER_LOCKED, {"user_id": user_id}).scalar_one()
 
@@ -52,7 +54,12 @@ def find_user(s: Session, user_id: str, lock: bool = False) -> User | None:
     return s.execute(_USER_LOCKED if lock else _USER, {"user_id": user_id}).scalar()
 
 
-def user_facts(user: User | None, user_id: str, grants: dict[date, int]) -> UserFacts:
+def user_row(s: Session, user_id: str):
+    """The user's row as a plain, read-only row (no ORM identity map): for reads."""
+    return s.connection().execute(_USER_ROW, {"user_id": user_id}).first()
+
+
+def user_facts(user, user_id: str, grants: dict[date, int]) -> UserFacts:
     if user is None:
         return UserFacts(user_id=user_id)
     verification = None if user.ver_status is None else Verification(
@@ -64,7 +71,7 @@ def user_facts(user: User | None, user_id: str, grants: dict[date, int]) -> User
                      daily_limit_minutes=user.daily_limit_minutes, lock=lock, grants=grants)
 
 
-def activity(user: User) -> Activity:
+def activity(user) -> Activity:
     recent = tuple((datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in json.loads(user.activity))
     return Activity(recent=recent, streak_start=user.streak_start, last_active=user.last_active)
 
@@ -88,7 +95,7 @@ def days(s: Session, user_pk: int | None, first: date, last: date,
     granted: dict[date, int] = {}
     if user_pk is None:
         return used, granted
-    for kind, day, amount in s.execute(_DAYS, {"pk": user_pk, "first": first, "last": last,
+    for kind, day, amount in s.connection().execute(_DAYS, {"pk": user_pk, "first": first, "last": last,
                                                "grants_last": grants_last}):
         if isinstance(day, str):  # SQLite hands back a union's dates as text
             day = date.fromisoformat(day)
@@ -102,10 +109,9 @@ def days(s: Session, user_pk: int | None, first: date, last: date,
 def add_usage(s: Session, user_pk: int, day: date, used: timedelta = timedelta(0), sessions: int = 0) -> None:
     """Add to a day's booked use. Runs under the user's lock, so read-then-write is safe."""
     ms = round(used / timedelta(milliseconds=1))
-    changed = s.execute(_ADD_USAGE, {"pk": user_pk, "d": day, "ms": ms, "n": sessions})
-    if changed.rowcount == 0:
-        s.add(UsageDay(user_pk=user_pk, day=day, used_ms=ms, sessions=sessions))
-        s.flush()
+    conn = s.connection()  # Core: an ORM-enabled UPDATE would also search the identity map
+    if conn.execute(_ADD_USAGE, {"pk": user_pk, "d": day, "ms": ms, "n": sessions}).rowcount == 0:
+        conn.execute(_NEW_USAGE, {"user_pk": user_pk, "day": day, "used_ms": ms, "sessions": sessions})
 
 
 def usage_report(s: Session, user_pk: int, first: date, last: date) -> dict[date, tuple[int, int]]:
@@ -120,7 +126,7 @@ def active_sessions(s: Session, user_pk: int | None) -> list:
     """The user's running sessions: rows with id, last_seen_at and ends_at."""
     if user_pk is None:
         return []
-    return s.execute(_ACTIVE, {"pk": user_pk}).all()
+    return s.connection().execute(_ACTIVE, {"pk": user_pk}).all()
 
 
 def lock_session(s: Session, session_id: str) -> tuple[ChatSession, User] | None:
@@ -151,7 +157,7 @@ def policy_digest(policy: Policy) -> str:
 
 
 def active_policy_version(s: Session) -> int | None:
-    return s.execute(_POLICY_VERSION).scalar()
+    return s.connection().execute(_POLICY_VERSION).scalar()
 
 
 def load_policy(s: Session, version: int) -> Policy:
