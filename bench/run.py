@@ -57,9 +57,14 @@ def call(method: str, url: str, token: str, body: dict | None = None) -> dict:
         return json.loads(r.read())
 
 
-def wrk(url: str, method: str, token: str, seconds: int, connections: int) -> tuple[float, float, float]:
+def wrk(url: str, method: str, token: str, seconds: int, connections: int,
+        paths: list[str] | None = None) -> tuple[float, float, float]:
+    """wrk against `url`, or round robin over `paths` on its host (many users, as in real traffic)."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write(f'wrk.method = "{method}"\nwrk.headers["Authorization"] = "Bearer {token}"\n'
+    rotate = "" if not paths else (
+        "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\ni = 0\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n")
+    script.write(f'wrk.method = "{method}"\nwrk.headers["Authorization"] = "Bearer {token}"\n' + rotate +
                  'done = function(summary, latency, requests)\n'
                  '  io.write(string.format("RESULT %f %f %f\\n", summary.requests / (summary.duration / 1e6),'
                  ' latency:percentile(50) / 1000, latency:percentile(99) / 1000))\n'
@@ -82,6 +87,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--users", type=int, default=100, help="children with a session open (default 100)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         subprocess.run("apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)",
@@ -100,16 +106,19 @@ def main() -> None:
         gov, gov_base = serve("app:app", env, args.workers)
         bare, bare_base = serve("bench.bare:app", env, args.workers)
         procs += [gov, bare]
-        call("PUT", gov_base + "/v1/users/bench-kid/age-verification", token,
-             {"status": "verified", "birth_date": "2014-03-01"})
-        started = call("POST", gov_base + "/v1/sessions", token, {"user_id": "bench-kid"})
-        if not started.get("allowed"):
-            raise SystemExit(f"the bench child may not chat now (local time?): {started}")
+        sessions = []
+        for i in range(args.users):  # children aged 12, each with a session open
+            call("PUT", gov_base + f"/v1/users/bench-{i}/age-verification", token,
+                 {"status": "verified", "birth_date": "2014-03-01"})
+            started = call("POST", gov_base + "/v1/sessions", token, {"user_id": f"bench-{i}"})
+            if not started.get("allowed"):
+                raise SystemExit(f"the bench children may not chat now (local time?): {started}")
+            sessions.append(started["session_id"])
         rows = [("bare flask", *wrk(bare_base + "/healthz", "GET", token, args.seconds, args.connections))]
-        rows.append(("status", *wrk(gov_base + "/v1/users/bench-kid/status", "GET", token, args.seconds,
-                                    args.connections)))
-        rows.append(("heartbeat", *wrk(gov_base + f"/v1/sessions/{started['session_id']}/heartbeat", "POST", token,
-                                       args.seconds, args.connections)))
+        rows.append(("status", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
+                                    [f"/v1/users/bench-{i}/status" for i in range(args.users)])))
+        rows.append(("heartbeat", *wrk(gov_base + "/", "POST", token, args.seconds, args.connections,
+                                       [f"/v1/sessions/{sid}/heartbeat" for sid in sessions])))
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
@@ -117,8 +126,8 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     base_rps = rows[0][1]
     backend = url.split(":", 1)[0]
-    print(f"\nGovernor hot paths, {backend}, gunicorn {args.workers} sync workers, wrk -t2 -c{args.connections} "
-          f"-d{args.seconds}s\n")
+    print(f"\nGovernor hot paths, {backend}, gunicorn {args.workers} sync workers, {args.users} users, "
+          f"wrk -t2 -c{args.connections} -d{args.seconds}s\n")
     print(f"| {'path':<10} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'x bare':>6} | {'target':>6} |")
     print(f"|{'-' * 12}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 8}|")
     for name, rps, p50, p99 in rows:

@@ -7,6 +7,8 @@ with `SELECT ... FOR UPDATE` (see `repo.lock_user`), so only one user's requests
 """
 from __future__ import annotations
 
+import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +29,13 @@ class Database:
     def __init__(self, url: str):
         self.url = make_url(url)
         self.sqlite = self.url.get_backend_name() == "sqlite"
+        self._lock_path = None
+        self._thread_lock = threading.Lock()
         if self.sqlite:
             path = self.url.database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._lock_path = path + ".writelock"
             self.writer = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.reader = _sqlite_engine(self.url, "BEGIN")
         else:
@@ -43,8 +48,23 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with _unavailable_on_connection_errors(), self._write() as s, s.begin():
+        with self._writer_turn(), _unavailable_on_connection_errors(), self._write() as s, s.begin():
             yield s
+
+    @contextmanager
+    def _writer_turn(self):
+        """SQLite: writers queue on a lock file before BEGIN IMMEDIATE. The kernel wakes the next
+        writer the moment the lock is free, where SQLite's busy handler would poll with sleeps
+        of up to 100 ms; under load that is the difference between 3 ms and 150 ms."""
+        if self._lock_path is None:
+            yield
+            return
+        with self._thread_lock, open(self._lock_path, "a+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
