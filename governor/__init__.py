@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.json.sort_keys = False
     app.extensions["governor"] = Services(Database(settings.database_url), clock or SystemClock(), settings)
     app.extensions["governor.auth"] = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience,
-                                                    settings.jwt_leeway_seconds)
+                                                    settings.jwt_leeway_seconds, settings.jwt_max_ttl_seconds)
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp):
         app.register_blueprint(bp)
     problems.register(app)

@@ -28,8 +28,9 @@ class Principal:
 class Authenticator:
     CACHE_SIZE = 4096
 
-    def __init__(self, secret: str, issuer: str, audience: str, leeway: int):
+    def __init__(self, secret: str, issuer: str, audience: str, leeway: int, max_ttl: int = 30 * 24 * 3600):
         self.secret, self.issuer, self.audience, self.leeway = secret, issuer, audience, leeway
+        self.max_ttl = max_ttl
         self.algorithms = ["HS256"]
         self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, exp)
 
@@ -61,6 +62,8 @@ class Authenticator:
         if not isinstance(sub, str) or not sub or len(sub) > 128 or not sub.isprintable() \
                 or not isinstance(scope, str):
             raise Unauthorized("invalid token: 'sub' and 'scope' must be non-empty text")
+        if claims["exp"] - claims["iat"] > self.max_ttl:
+            raise Unauthorized(f"invalid token: it lives longer than {self.max_ttl} seconds")
         return Principal(sub, frozenset(scope.split())), float(claims["exp"])
 
     def mint(self, sub: str, scopes: list[str], ttl: int, now: datetime) -> str:

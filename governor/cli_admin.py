@@ -57,7 +57,7 @@ def cmd_audit(settings: Settings, args, services) -> int:
             else:
                 sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
         return 0
-    days = args.retention_days or settings.audit_retention_days
+    days = settings.audit_retention_days if args.retention_days is None else args.retention_days
     if days < MIN_RETENTION_DAYS:
         raise ConfigError(f"--retention-days: at least {MIN_RETENTION_DAYS} days (six months)")
     removed = audit_log.prune(svc, days, settings.usage_retention_days, client="governor-cli")

@@ -3,13 +3,13 @@ complaint handling and the daily report."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from flask import Blueprint, current_app, g, json, request
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+from pydantic import Field, field_validator
 
-from governor.api.complaints import complaint_json, page_args
-from governor.api.schemas import Model, body, decision_json, iso, user_id
+from governor.api.complaints import complaint_id, complaint_json, page_args
+from governor.api.schemas import Instant, Model, Text, body, date_arg, decision_json, iso, note, user_id
 from governor.auth import requires
 from governor.domain.policy import PolicyInvalid, _valid_zone
 from governor.errors import InvalidRequest, MalformedRequest
@@ -17,7 +17,7 @@ from governor.service import admin, complaints, reports
 from governor.service.audit import encode_cursor
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Reason = note(500)
 READ_ONLY_POLICY_FIELDS = ("version", "activated_at", "activated_by")
 
 
@@ -32,7 +32,7 @@ class GrantIn(Model):
 
 
 class LockIn(Model):
-    until: AwareDatetime | None = None
+    until: Instant | None = None
     reason: Reason | None = None
 
 
@@ -54,8 +54,8 @@ class SettingsIn(Model):
 
 class ComplaintPatch(Model):
     status: Literal["open", "assigned", "resolved", "rejected"] | None = None
-    assignee: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
-    resolution: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    assignee: Text | None = None
+    resolution: note(2000) | None = None
 
 
 def _optional_body(model):
@@ -153,18 +153,14 @@ def list_complaints():
 @requires("admin")
 def patch_complaint(cid: str):
     req = body(ComplaintPatch)
-    return complaint_json(complaints.update(_svc(), cid, req.status, req.assignee, req.resolution, g.principal.sub))
+    return complaint_json(complaints.update(_svc(), complaint_id(cid), req.status, req.assignee, req.resolution,
+                                            g.principal.sub))
 
 
 @bp.get("/reports/daily")
 @requires("admin")
 def daily_report():
-    value = request.args.get("date")
-    try:
-        day = date.fromisoformat(value) if value else None
-    except ValueError:
-        raise InvalidRequest("date: must be YYYY-MM-DD", errors=[{"field": "date", "message": "not a date"}]) from None
-    return reports.daily(_svc(), day)
+    return reports.daily(_svc(), date_arg("date", request.args.get("date")))
 
 
 def body_json_object() -> dict[str, Any]:

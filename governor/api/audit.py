@@ -4,16 +4,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+import re
 
 from flask import Blueprint, Response, current_app, request
 
 from governor.api.complaints import page_args
+from governor.api.schemas import instant_arg, user_id
 from governor.auth import requires
 from governor.errors import InvalidRequest
 from governor.service import audit as audit_log
 
 bp = Blueprint("audit", __name__, url_prefix="/v1/audit")
+ACTION = re.compile(r"[a-z_]{1,20}\.[a-z_]{1,20}")
 
 
 def _svc():
@@ -24,9 +26,13 @@ def _svc():
 @requires("audit")
 def events():
     args = request.args
-    uid = args.get("user_id") or None
-    f = audit_log.EventFilter(user_id=uid, action=args.get("action") or None, since=_time("since"),
-                              until=_time("until"))
+    uid = user_id(args["user_id"]) if args.get("user_id") else None
+    action = args.get("action") or None
+    if action is not None and not ACTION.fullmatch(action):
+        raise InvalidRequest("action: an event action such as session.started",
+                             errors=[{"field": "action", "message": "not an action"}])
+    f = audit_log.EventFilter(user_id=uid, action=action, since=instant_arg("since", args.get("since")),
+                              until=instant_arg("until", args.get("until")))
     fmt = args.get("format", "json")
     if fmt == "ndjson":
         lines = (json.dumps(e, ensure_ascii=False) + "\n" for e in audit_log.stream(_svc(), f))
@@ -62,17 +68,3 @@ def _csv(events):
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue()
-
-
-def _time(name: str) -> datetime | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        t = None
-    if t is None or t.tzinfo is None:
-        raise InvalidRequest(f"{name}: an ISO 8601 time with its offset, e.g. 2026-12-02T07:00:00+08:00",
-                             errors=[{"field": name, "message": "not a time with an offset"}])
-    return t

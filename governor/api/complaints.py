@@ -1,25 +1,27 @@
 """Complaints as a frontend files and follows them (scope `sessions`)."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from typing import Any, Literal
 
 from flask import Blueprint, current_app, g, request
-from pydantic import StringConstraints
 
-from governor.api.schemas import Model, UserId, body, iso
+from governor.api.schemas import Model, UserId, body, iso, note
 from governor.auth import requires
-from governor.errors import InvalidRequest
+from governor.errors import InvalidRequest, NotFound
 from governor.service import complaints
 from governor.service.audit import decode_cursor
 
 bp = Blueprint("complaints", __name__, url_prefix="/v1/complaints")
 MAX_PAGE = 500
+COMPLAINT_ID = re.compile(r"c_[A-Za-z0-9_-]{1,38}")
+STATUS_FIELDS = ("id", "category", "status", "resolution", "created_at", "updated_at", "closed_at")
 
 
 class ComplaintIn(Model):
     user_id: UserId
     category: Literal["age_classification", "limit_dispute", "content", "other"]
-    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    text: note(2000)
 
 
 def complaint_json(c: complaints.ComplaintView) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def complaint_json(c: complaints.ComplaintView) -> dict[str, Any]:
 def page_args() -> tuple[int, int]:
     """(after, limit) from ?cursor= and ?limit= (1..500, default 100)."""
     raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise InvalidRequest(f"limit: a whole number from 1 to {MAX_PAGE}",
                              errors=[{"field": "limit", "message": "out of range"}])
     return decode_cursor(request.args.get("cursor")), int(raw)
@@ -48,4 +50,12 @@ def file():
 @bp.get("/<cid>")
 @requires("sessions")
 def get(cid: str):
-    return complaint_json(complaints.get(current_app.extensions["governor"], cid))
+    """What a frontend shows the complainant: the status and the answer, not the handling."""
+    c = complaints.get(current_app.extensions["governor"], complaint_id(cid))
+    return {k: v for k, v in complaint_json(c).items() if k in STATUS_FIELDS}
+
+
+def complaint_id(value: str) -> str:
+    if not COMPLAINT_ID.fullmatch(value):
+        raise NotFound(f"no complaint {value[:40]!r}")
+    return value

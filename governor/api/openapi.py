@@ -54,9 +54,9 @@ class EndedOut(DecisionOut):
     end_reason: str
 
 
-class VerificationOut(Out):
+class StatusVerificationOut(Out):
+    """A verification as a frontend sees it in a status: without the birth date."""
     status: Literal["verified", "self_declared", "unverified"]
-    birth_date: str | None
     method: str | None
     provider: str | None
     assurance: str | None
@@ -64,8 +64,12 @@ class VerificationOut(Out):
     verified_at: str | None
 
 
+class VerificationOut(StatusVerificationOut):
+    birth_date: str | None
+
+
 class StatusOut(DecisionOut):
-    verification: VerificationOut | None
+    verification: StatusVerificationOut | None
     active_sessions: int
 
 
@@ -121,6 +125,16 @@ class ComplaintOut(Out):
     text: str
     status: Literal["open", "assigned", "resolved", "rejected"]
     assignee: str | None
+    resolution: str | None
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+
+
+class ComplaintStatusOut(Out):
+    id: str
+    category: str
+    status: Literal["open", "assigned", "resolved", "rejected"]
     resolution: str | None
     created_at: str
     updated_at: str
@@ -203,7 +217,8 @@ ROUTES: list[tuple[str, str, str, tuple[str, ...], type | None, dict[int, type |
     ("put", "/v1/admin/policy", "Activate a new policy version", ("admin",), None, {200: None, 422: ProblemOut}),
     ("get", "/v1/admin/policy/versions", "Every policy version", ("admin",), None, {200: PolicyVersionsOut}),
     ("post", "/v1/complaints", "File a complaint", ("sessions",), ComplaintIn, {201: ComplaintOut}),
-    ("get", "/v1/complaints/{complaint_id}", "A complaint's status", ("sessions",), None, {200: ComplaintOut}),
+    ("get", "/v1/complaints/{complaint_id}", "A complaint's status", ("sessions",), None,
+     {200: ComplaintStatusOut, 404: ProblemOut}),
     ("get", "/v1/admin/complaints", "Complaints, paged", ("admin",), None, {200: ComplaintsPage}),
     ("patch", "/v1/admin/complaints/{complaint_id}", "Assign or resolve", ("admin",), ComplaintPatch,
      {200: ComplaintOut, 409: ProblemOut}),

@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, Response, json
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from governor.errors import PROBLEM_BASE, InvalidRequest, MalformedRequest, Problem, Unavailable
@@ -44,6 +45,12 @@ def register(app: Flask) -> None:
         log.warning("database unavailable: %s", e)
         p = Unavailable("the database cannot be reached; retry shortly")
         return problem_response(p.body(), p.status, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(DataError)
+    def _data(e: DataError):  # a value the database refuses (a backstop: validation should catch it)
+        log.warning("database refused a value: %s", type(e.orig).__name__)
+        p = InvalidRequest("a value in the request cannot be stored")
+        return problem_response(p.body(), p.status)
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

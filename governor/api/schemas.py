@@ -8,7 +8,15 @@ from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
 from flask import request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from governor.domain.engine import Decision, Verification
 from governor.errors import InvalidRequest, MalformedRequest
@@ -16,6 +24,24 @@ from governor.errors import InvalidRequest, MalformedRequest
 USER_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 UserId = Annotated[str, StringConstraints(pattern=USER_ID.pattern)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # text with line breaks, no other controls
+FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LAST_INSTANT = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def bounded(t: datetime) -> datetime:
+    """An instant between 1970 and 2200: far enough for any real date, and far from the edges
+    of the calendar where converting between zones overflows."""
+    if not FIRST_INSTANT <= t <= LAST_INSTANT:
+        raise ValueError("must be between 1970 and 2200")
+    return t
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(bounded)]
+
+
+def note(max_length: int):
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length, pattern=NOTE_PATTERN)]
 
 
 class Model(BaseModel):
@@ -32,7 +58,7 @@ class AgeVerification(Model):
     method: Text | None = None
     provider: Text | None = None
     assurance: Literal["low", "substantial", "high"] | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
     @field_validator("birth_date")
     @classmethod
@@ -103,3 +129,33 @@ def verification_json(v: Verification | None) -> dict[str, Any] | None:
 
 def _utc(t: datetime | None) -> datetime | None:
     return None if t is None else t.astimezone(timezone.utc)
+
+
+def instant_arg(name: str, value: str | None) -> datetime | None:
+    """A query parameter holding an ISO 8601 time with its offset (1970-2200)."""
+    if not value:
+        return None
+    try:
+        t = bounded(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        if t.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        raise InvalidRequest(f"{name}: an ISO 8601 time with its offset, e.g. 2026-12-02T07:00:00+08:00",
+                             errors=[{"field": name, "message": "not a time with an offset"}]) from None
+    return t
+
+
+def date_arg(name: str, value: str | None) -> date | None:
+    """A query parameter holding a date, YYYY-MM-DD, from 1900 to 2200."""
+    if not value:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        d = date.fromisoformat(value)
+        if not date(1900, 1, 1) <= d <= date(2200, 1, 1):
+            raise ValueError
+    except ValueError:
+        raise InvalidRequest(f"{name}: a date, YYYY-MM-DD, from 1900 to 2200",
+                             errors=[{"field": name, "message": "not a date"}]) from None
+    return d

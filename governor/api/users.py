@@ -1,11 +1,11 @@
 """Users: status (scope `sessions`), age verification (`age` or `admin`), usage (`audit` or `admin`)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, current_app, g, request
 
-from governor.api.schemas import AgeVerification, body, decision_json, user_id, verification_json
+from governor.api.schemas import AgeVerification, body, date_arg, decision_json, user_id, verification_json
 from governor.auth import requires
 from governor.errors import InvalidRequest
 from governor.observability import count_decision
@@ -25,7 +25,10 @@ def status(uid: str):
     st = sessions.status(_svc(), user_id(uid))
     count_decision("status", st.decision)
     out = decision_json(st.decision)
-    out.update(verification=verification_json(st.facts.verification), active_sessions=st.active_sessions)
+    verification = verification_json(st.facts.verification)
+    if verification is not None:  # a frontend needs the status, not the birth date
+        verification.pop("birth_date")
+    out.update(verification=verification, active_sessions=st.active_sessions)
     return out
 
 
@@ -43,7 +46,7 @@ def age_verification(uid: str):
 @requires("audit", "admin")
 def usage(uid: str):
     uid = user_id(uid)
-    first, last = _date_arg("from"), _date_arg("to")
+    first, last = date_arg("from", request.args.get("from")), date_arg("to", request.args.get("to"))
     if first and last and first > last:
         raise InvalidRequest("'from' is after 'to'", errors=[{"field": "from", "message": "after 'to'"}])
     if first and last and last - first >= timedelta(days=MAX_USAGE_DAYS):
@@ -51,15 +54,3 @@ def usage(uid: str):
     days = users.usage(_svc(), uid, first, last)
     return {"user_id": uid, "days": [{"date": d.date.isoformat(), "seconds": d.seconds, "sessions": d.sessions}
                                      for d in days]}
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequest(f"{name!r} must be a date (YYYY-MM-DD)",
-                             errors=[{"field": name, "message": "not a date"}]) from None
-

@@ -145,6 +145,15 @@ def reset_gap(rules: BandRules) -> timedelta:
     return timedelta(minutes=rules.break_minutes) if rules.break_minutes is not None else IDLE_RESET
 
 
+def _birthday(birth: date, age: int) -> date:
+    """The local date on which `age` is reached (29 February counts from 1 March in other years,
+    as in band_of)."""
+    try:
+        return birth.replace(year=birth.year + age)
+    except ValueError:
+        return date(birth.year + age, 3, 1)
+
+
 def _latest(retry: datetime | None) -> float:
     return float("inf") if retry is None else retry.timestamp()
 
@@ -218,10 +227,9 @@ class _Context:
         band = self.rules_at(t.astimezone(self.tz))[0]
         v = self.user.verification
         changes = [] if v is None or v.expires_at is None else [v.expires_at]
-        midnight = self.next_day(t)
-        while midnight < until:
-            changes.append(midnight)
-            midnight = self.next_day(midnight)
+        if v is not None and v.birth_date is not None:  # the birthdays on which the band changes
+            for age in (8, 16, 18):
+                changes.append(self.local(_birthday(v.birth_date, age)))
         for change in sorted(changes, key=_utc):
             if t < change < until and self.rules_at(change.astimezone(self.tz))[0] is not band:
                 return change

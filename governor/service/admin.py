@@ -3,6 +3,7 @@ versions. Each is one transaction under the user's lock (or the system chain's),
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,7 +21,9 @@ from governor.service.context import Services
 from governor.store import repo
 from governor.store.tables import AuditEvent, ChatSession, Complaint, Grant, PolicyVersion, UsageDay, User
 
+log = logging.getLogger("governor.admin")
 KEEP = object()  # a settings field that was not sent: leave it as it is
+MAX_LOCK = timedelta(days=3653)
 
 
 @dataclass(frozen=True)
@@ -71,19 +74,20 @@ def add_grant(svc: Services, user_id: str, minutes: int, day: date | None, reaso
                                  errors=[{"field": "date", "message": "in the past or too far ahead"}])
         s.add(Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now))
         _audit(s, user, policy, now, client, "grant.added",
-               {"date": day.isoformat(), "extra_minutes": minutes, "reason": reason})
+               {"date": day.isoformat(), "extra_minutes": minutes, "reason_given": reason is not None})
     return GrantAdded(user_id, day, minutes, reason, sessions.status(svc, user_id).decision)
 
 
 def lock(svc: Services, user_id: str, until: datetime | None, reason: str | None, client: str) -> LockState:
     with svc.db.write() as s:
         policy, now = svc.policy(s), svc.clock.now()
-        if until is not None and until <= now:
-            raise InvalidRequest("until: must be in the future", errors=[{"field": "until", "message": "past"}])
+        if until is not None and not now < until <= now + MAX_LOCK:
+            raise InvalidRequest("until: must be in the future, and at most 10 years ahead (or omitted: until "
+                                 "unlocked)", errors=[{"field": "until", "message": "out of range"}])
         user = repo.lock_user(s, user_id, now)
         user.locked, user.lock_until, user.lock_reason = True, until, reason
         _audit(s, user, policy, now, client, "user.locked",
-               {"until": until and until.isoformat(), "reason": reason}, reason="locked")
+               {"until": until and until.isoformat(), "reason_given": reason is not None}, reason="locked")
     return LockState(user_id, True, until, reason, sessions.status(svc, user_id).decision)
 
 
@@ -94,7 +98,7 @@ def unlock(svc: Services, user_id: str, reason: str | None, client: str) -> Lock
         user = repo.find_user(s, user_id, lock=True)
         if user is not None and user.locked:
             user.locked, user.lock_until, user.lock_reason = False, None, None
-            _audit(s, user, policy, now, client, "user.unlocked", {"reason": reason})
+            _audit(s, user, policy, now, client, "user.unlocked", {"reason_given": reason is not None})
     return LockState(user_id, False, None, None, sessions.status(svc, user_id).decision)
 
 
@@ -146,9 +150,11 @@ def erase(svc: Services, user_id: str, client: str) -> int:
     if svc.db.sqlite:  # deleted pages are zeroed (secure_delete); fold the WAL in so no copy lingers
         conn = svc.db.writer.raw_connection()  # outside any transaction, as a checkpoint must be
         try:
-            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         finally:
             conn.close()
+        if busy:  # readers held old pages; the next checkpoint (SQLite's own, at 1000 pages) folds them
+            log.warning("erasure: the WAL checkpoint was busy; the WAL may hold erased pages until the next one")
     return kept
 
 

@@ -46,7 +46,7 @@ def decode_cursor(cursor: str | None) -> int:
         return 0
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
-        if kind == "e" and value.isdigit():
+        if kind == "e" and value.isascii() and value.isdigit() and len(value) <= 18:
             return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

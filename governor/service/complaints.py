@@ -44,8 +44,10 @@ def _view(c: Complaint, user_id: str) -> ComplaintView:
                          c.updated_at, c.closed_at, c.pk)
 
 
-def _audit(s, user: User, now: datetime, client: str, action: str, c: Complaint) -> None:
-    append_user_event(s, user, now, Entry(client=client, action=action, reason=c.status, data={
+def _audit(s, svc: Services, user: User, now: datetime, client: str, action: str, c: Complaint) -> None:
+    policy = svc.policy(s)
+    append_user_event(s, user, now, Entry(client=client, action=action, reason=c.status, policy_name=policy.name,
+                                          policy_version=policy.version, data={
         "complaint_id": c.id, "category": c.category, "status": c.status, "assignee": c.assignee}))
 
 
@@ -57,7 +59,7 @@ def file(svc: Services, user_id: str, category: str, text: str, client: str) -> 
                       status="open", client=client, created_at=now, updated_at=now)
         s.add(c)
         s.flush()
-        _audit(s, user, now, client, "complaint.filed", c)
+        _audit(s, svc, user, now, client, "complaint.filed", c)
         return _view(c, user_id)
 
 
@@ -87,8 +89,11 @@ def update(svc: Services, complaint_id: str, status: str | None, assignee: str |
         user_pk = s.execute(select(Complaint.user_pk).where(Complaint.id == complaint_id)).scalar()
         if user_pk is None:
             raise NotFound(f"no complaint {complaint_id!r}")
-        user = s.execute(select(User).where(User.pk == user_pk).with_for_update()).scalar_one()
-        c = s.execute(select(Complaint).where(Complaint.id == complaint_id)).scalar_one()
+        user = s.execute(select(User).where(User.pk == user_pk).with_for_update()).scalar()
+        c = s.execute(select(Complaint).where(Complaint.id == complaint_id)
+                      .execution_options(populate_existing=True)).scalar()
+        if user is None or c is None:  # erased meanwhile
+            raise NotFound(f"no complaint {complaint_id!r}")
         if c.status in FINAL:
             raise ComplaintClosed(f"complaint {complaint_id} is {c.status}; it can no longer change",
                                   complaint_status=c.status)
@@ -105,6 +110,6 @@ def update(svc: Services, complaint_id: str, status: str | None, assignee: str |
             c.status = status
             c.closed_at = now if status in FINAL else None
         c.updated_at = now
-        _audit(s, user, now, client, "complaint.updated", c)
+        _audit(s, svc, user, now, client, "complaint.updated", c)
         return _view(c, user.user_id)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 10_000
@@ -40,7 +41,7 @@ class Database:
             self.reader = _sqlite_engine(self.url, "BEGIN")
         else:
             self.writer = self.reader = create_engine(
-                self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
+                self.url, pool_pre_ping=True, hide_parameters=True, pool_size=5, max_overflow=5, pool_timeout=5,
                 connect_args={"connect_timeout": 5, "options": "-c statement_timeout=10000"})
         # No autoflush: a use case's changes are written once, at commit (or by an explicit flush).
         self._write = sessionmaker(self.writer, expire_on_commit=False, autoflush=False)
@@ -90,10 +91,13 @@ def _unavailable_on_connection_errors():
         yield
     except OperationalError as e:
         raise DatabaseUnavailable(str(e.orig).splitlines()[0] if e.orig else str(e)) from e
+    except PoolTimeout as e:  # every connection of this process is busy: as good as unreachable
+        raise DatabaseUnavailable("no database connection free") from e
 
 
 def _sqlite_engine(url, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000})
+    engine = create_engine(url, hide_parameters=True,
+                           connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record):

@@ -20,8 +20,10 @@ from governor.store.tables import ChatSession, Grant, PolicyVersion, UsageDay, U
 _USER = select(User).where(User.user_id == bindparam("user_id"))
 _USER_ROW = select(*User.__table__.c).where(User.user_id == bindparam("user_id"))
 _USER_LOCKED = _USER.with_for_update()
-_SESSION_AND_USER = (select(ChatSession, User).join(User, User.pk == ChatSession.user_pk)
-                     .where(ChatSession.id == bindparam("session_id")).with_for_update())
+_SESSION_USER = select(ChatSession.user_pk).where(ChatSession.id == bindparam("session_id"))
+_USER_BY_PK_LOCKED = select(User).where(User.pk == bindparam("pk")).with_for_update()
+_SESSION = (select(ChatSession).where(ChatSession.id == bindparam("session_id"))
+            .execution_options(populate_existing=True))
 _ACTIVE = (select(ChatSession.id, ChatSession.last_seen_at, ChatSession.ends_at)
            .where(ChatSession.user_pk == bindparam("pk"), ChatSession.ended_at.is_(None)))
 _DAYS = union_all(
@@ -83,10 +85,6 @@ def store_activity(user: User, act: Activity) -> None:
 
 # -- usage and grants -------------------------------------------------------------------------
 
-def week_of(day: date) -> tuple[date, date]:
-    return day - timedelta(days=day.weekday()), day
-
-
 def days(s: Session, user_pk: int | None, first: date, last: date,
          grants_last: date) -> tuple[dict[date, timedelta], dict[date, int]]:
     """Booked use per day from `first` to `last`, and granted minutes per day up to `grants_last`,
@@ -130,10 +128,14 @@ def active_sessions(s: Session, user_pk: int | None) -> list:
 
 
 def lock_session(s: Session, session_id: str) -> tuple[ChatSession, User] | None:
-    """A session and its user, both rows locked (FOR UPDATE on PostgreSQL, which waits for
-    the lock and then returns both rows as they are after any change made meanwhile)."""
-    row = s.execute(_SESSION_AND_USER, {"session_id": session_id}).first()
-    return None if row is None else (row[0], row[1])
+    """A session and its user: the user's row is locked first (as every use case does, so two
+    never wait on each other in opposite orders), then the session is read under that lock."""
+    user_pk = s.connection().execute(_SESSION_USER, {"session_id": session_id}).scalar()
+    if user_pk is None:
+        return None
+    user = s.execute(_USER_BY_PK_LOCKED, {"pk": user_pk}).scalar()
+    session = s.execute(_SESSION, {"session_id": session_id}).scalar()
+    return None if user is None or session is None else (session, user)
 
 
 def count_active_sessions(s: Session) -> int:
