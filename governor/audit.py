@@ -102,6 +102,12 @@ class Verification:
     events_checked: int
     first_bad_event: BadEvent | None
 
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok, "events_checked": self.events_checked}
+        if self.first_bad_event is not None:
+            out["first_bad_event"] = self.first_bad_event.__dict__
+        return out
+
 
 def known_heads(s: Session) -> dict[str, tuple[int, str]]:
     """Where each chain must reach: users' heads, the system head, and the heads that erasures

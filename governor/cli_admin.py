@@ -41,10 +41,7 @@ def cmd_audit(settings: Settings, args, services) -> int:
     svc = services(settings)
     if args.audit_command == "verify":
         result = audit_log.verify(svc)
-        out = {"ok": result.ok, "events_checked": result.events_checked}
-        if result.first_bad_event is not None:
-            out["first_bad_event"] = result.first_bad_event.__dict__
-        print(json.dumps(out))
+        print(json.dumps(result.as_json()))
         return 0 if result.ok else 1
     if args.audit_command == "export":
         f = audit_log.EventFilter(user_id=args.user_id, action=args.action, since=args.since, until=args.until)

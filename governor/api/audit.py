@@ -42,19 +42,15 @@ def events():
                         headers={"Content-Disposition": "attachment; filename=audit-events.csv"})
     if fmt != "json":
         raise InvalidRequest("format: json, ndjson or csv", errors=[{"field": "format", "message": "unknown"}])
-    _, limit = page_args()
-    page = audit_log.page(_svc(), f, args.get("cursor"), limit)
+    after, limit = page_args()
+    page = audit_log.page(_svc(), f, after, limit)
     return {"events": page.events, "next_cursor": page.next_cursor}
 
 
 @bp.get("/verify")
 @requires("audit")
 def verify():
-    result = audit_log.verify(_svc())
-    out = {"ok": result.ok, "events_checked": result.events_checked}
-    if result.first_bad_event is not None:
-        out["first_bad_event"] = result.first_bad_event.__dict__
-    return out
+    return audit_log.verify(_svc()).as_json()
 
 
 def _csv(events):

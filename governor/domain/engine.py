@@ -114,7 +114,7 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
            continuing: bool = False) -> Decision:
     """The decision for starting a session at `now` or, with `continuing`, for keeping one alive
     (then `usage.active_ends` lists the user's other sessions, and their number is no limit)."""
-    ctx = _Context(policy, user, usage, continuing, ZoneInfo(user.timezone) if user.timezone else policy.tz)
+    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone))
     now = now.astimezone(ctx.tz)
     today = now.date()
     band, rules = ctx.rules_at(now)

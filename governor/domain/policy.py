@@ -101,6 +101,10 @@ class Policy:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def zone(self, user_timezone: str | None) -> ZoneInfo:
+        """The zone of a user's local day: their own if they have one, else the policy's."""
+        return ZoneInfo(user_timezone) if user_timezone else self.tz
+
     def is_holiday(self, day: date) -> bool:
         return day in self.holidays
 

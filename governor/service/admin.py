@@ -59,7 +59,7 @@ def _audit(s: Session, user: User, policy: Policy, now: datetime, client: str, a
 
 
 def _zone(policy: Policy, user: User) -> ZoneInfo:
-    return ZoneInfo(user.timezone) if user.timezone else policy.tz
+    return policy.zone(user.timezone)
 
 
 def add_grant(svc: Services, user_id: str, minutes: int, day: date | None, reason: str | None,
@@ -109,7 +109,7 @@ def change_settings(svc: Services, user_id: str, timezone: Any, daily_limit: Any
         user = repo.lock_user(s, user_id, now)
         new_tz = user.timezone if timezone is KEEP else timezone
         new_limit = user.daily_limit_minutes if daily_limit is KEEP else daily_limit
-        zone = ZoneInfo(new_tz) if new_tz else policy.tz
+        zone = policy.zone(new_tz)
         today = now.astimezone(zone).date()
         band = band_of(repo.user_facts(user, user_id, {}).verification, today, now)
         band_limit = policy.bands[band].daily_limit_minutes(today, policy.is_holiday(today))

@@ -80,8 +80,7 @@ def _query(s: Session, f: EventFilter, after_id: int) -> Select | None:
     return q
 
 
-def page(svc: Services, f: EventFilter, cursor: str | None, limit: int) -> Page:
-    after = decode_cursor(cursor)
+def page(svc: Services, f: EventFilter, after: int, limit: int) -> Page:
     with svc.db.read() as s:
         q = _query(s, f, after)
         rows = [] if q is None else s.execute(q.limit(limit + 1)).all()

@@ -221,7 +221,7 @@ def _audit(s: Session, user: User, at: datetime, client: str, action: str, decis
 
 
 def _zone(policy: Policy, user: User | None) -> ZoneInfo:
-    return ZoneInfo(user.timezone) if user is not None and user.timezone else policy.tz
+    return policy.zone(user.timezone if user is not None else None)
 
 
 def _local_day(now: datetime, policy: Policy, user: User | None) -> date:

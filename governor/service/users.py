@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from governor.audit import Entry, append_user_event
 from governor.domain.engine import Verification, band_of
@@ -36,7 +35,7 @@ def set_verification(svc: Services, user_id: str, v: Verification, client: str) 
             v = Verification(status="unverified", method=v.method, provider=v.provider, assurance=v.assurance)
         v = Verification(**{**v.__dict__, "verified_at": now})
         user = repo.lock_user(s, user_id, now)
-        tz = ZoneInfo(user.timezone) if user.timezone else policy.tz
+        tz = policy.zone(user.timezone)
         if v.birth_date is not None and v.birth_date > now.astimezone(tz).date():
             raise InvalidRequest("birth_date: must not be in the future",
                                  errors=[{"field": "birth_date", "message": "in the future"}])
@@ -58,7 +57,7 @@ def usage(svc: Services, user_id: str, first: date | None, last: date | None) ->
     with svc.db.read() as s:
         policy = svc.policy(s)
         user = repo.find_user(s, user_id)
-        tz = ZoneInfo(user.timezone) if user is not None and user.timezone else policy.tz
+        tz = policy.zone(user.timezone if user is not None else None)
         today = svc.clock.now().astimezone(tz).date()
         last = last or (today if first is None else first + timedelta(days=6))
         first = first or last - timedelta(days=6)
