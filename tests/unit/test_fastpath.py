@@ -48,7 +48,7 @@ def test_advance_equals_decide_for_a_session_beating_on(start_minute, used, step
     answer is the full decision's."""
     facts = UserFacts("k") if birth is None else UserFacts("k", Verification("verified", birth))
     start = at(WED) + mins(start_minute)
-    snap_at, now = start, start
+    now = start
     d0 = decide(MINOR_V1, facts, running(start, start, mins(used)), start, continuing=True)
     if not d0.allowed:
         return
@@ -62,7 +62,7 @@ def test_advance_equals_decide_for_a_session_beating_on(start_minute, used, step
         if fast is not None:
             assert fast == full
         elif full.allowed:
-            snap, snap_at = fastpath.load(fastpath.take(full, now, 0), SH), now
+            snap = fastpath.load(fastpath.take(full, now, 0), SH)
         else:
             return
 
