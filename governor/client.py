@@ -140,10 +140,12 @@ class GovernorClient:
     def session(self, user_id: str, purpose: str | None = None, interval: float | None = None,
                 on_warning: Callable[[Warning], Any] | None = None,
                 on_end: Callable[[Decision], Any] | None = None, *, fail_open: bool = False,
+                on_decision: Callable[[Decision], Any] | None = None,
                 wait: Callable[[threading.Event, float], bool] | None = None) -> GovernorSession:
-        """A context manager that starts a session, heartbeats in the background and ends it on exit."""
+        """A context manager that starts a session, heartbeats in the background and ends it on exit.
+        `on_decision` sees every decision (start and heartbeats), to show the remaining time."""
         return GovernorSession(self, user_id, purpose, interval, on_warning, on_end, fail_open=fail_open,
-                               wait=wait)
+                               on_decision=on_decision, wait=wait)
 
     def _decision(self, method: str, path: str, *, repeatable: bool = True, **kw) -> Decision:
         r = self._request(method, path, repeatable, **kw)
@@ -207,9 +209,10 @@ class GovernorSession:
 
     def __init__(self, client: GovernorClient, user_id: str, purpose: str | None, interval: float | None,
                  on_warning: Callable[[Warning], Any] | None, on_end: Callable[[Decision], Any] | None, *,
-                 fail_open: bool = False, wait: Callable[[threading.Event, float], bool] | None = None):
+                 fail_open: bool = False, on_decision: Callable[[Decision], Any] | None = None,
+                 wait: Callable[[threading.Event, float], bool] | None = None):
         self.client, self.user_id, self.purpose, self.interval = client, user_id, purpose, interval
-        self.on_warning, self.on_end, self.fail_open = on_warning, on_end, fail_open
+        self.on_warning, self.on_end, self.on_decision, self.fail_open = on_warning, on_end, on_decision, fail_open
         self._wait = wait or (lambda stop, seconds: stop.wait(seconds))
         self._stop, self._thread = threading.Event(), None
         self._seen: set[tuple[str, int | None]] = set()
@@ -283,6 +286,8 @@ class GovernorSession:
         self.decision = replace(d, heartbeat_interval_seconds=d.heartbeat_interval_seconds
                                 or (self.decision and self.decision.heartbeat_interval_seconds))
         self.session_id = d.session_id or self.session_id
+        if self.on_decision is not None:
+            self.on_decision(self.decision)
         for w in d.warnings:
             if w.key not in self._seen:
                 self._seen.add(w.key)

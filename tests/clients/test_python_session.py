@@ -64,13 +64,14 @@ def gov(net, bearer):
 
 
 def test_heartbeats_at_the_server_interval_then_ends_on_exit(gov, clock):
-    timer = ManualTimer()
-    with gov.session("u-1", wait=timer) as s:
+    timer, seen = ManualTimer(), []
+    with gov.session("u-1", wait=timer, on_decision=seen.append) as s:
         assert s.decision.allowed and s.session_id and not s.ended
         for _ in range(3):
             clock.advance(minutes=1)
             timer.step(s)
         assert s.decision.used_today_seconds == 180 and s.decision.session_id == s.session_id
+        assert [d.remaining_seconds for d in seen] == [2400, 2340, 2280, 2220]
     assert timer.waits[:3] == [60, 60, 60]
     assert s.ended and s.decision.end_reason == "client" and s.decision.duration_seconds == 180
     assert gov.status("u-1").active_sessions == 0

@@ -77,6 +77,8 @@ export interface SessionOptions {
   /** Seconds between heartbeats; default: the server's `heartbeat_interval_seconds`. */
   interval?: number;
   onWarning?: (warning: Warning) => void;
+  /** Every decision (the start's and each heartbeat's), to show the remaining time. */
+  onDecision?: (decision: Decision) => void;
   /** Called once when the server (or an outage, when fail-closed) ends the session. */
   onEnd?: (decision: EndDecision) => void;
   /** Keep chatting when Governor cannot be reached (default false: fail-closed). */
@@ -294,6 +296,7 @@ export class GovernorSession {
     this.decision = d;
     this.sessionId = d.session_id ?? this.sessionId;
     this.intervalSeconds = d.heartbeat_interval_seconds ?? this.intervalSeconds;
+    this.options.onDecision?.(d);
     for (const w of d.warnings as Warning[]) {
       const key = `${w.type}:${w.number ?? ""}`;
       if (this.seen.has(key)) continue;

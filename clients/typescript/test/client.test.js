@@ -154,10 +154,13 @@ test("the session helper heartbeats, warns once per warning and reports the forc
 test("the helper's default interval is the server's, and close() ends the session", async () => {
   await clock({ now: at("08:00") });
   const timer = manualTimer();
-  const session = await governor.session({ userId: newUser(), schedule: timer.schedule });
+  const seen = [];
+  const session = await governor.session({ userId: newUser(), schedule: timer.schedule,
+    onDecision: (d) => seen.push(d.remaining_seconds) });
   await advance(1);
   await timer.step();
   assert.deepEqual(timer.waits, [60_000, 60_000]);
+  assert.deepEqual(seen, [2400, 2340]);
   await session.close();
   assert.equal(timer.pending, undefined);
   assert.equal(session.decision.end_reason, "client");
