@@ -1,5 +1,6 @@
 """The TypeScript client (clients/typescript): its OpenAPI document and generated types are the
-app's, it builds with tsc, and its node tests pass against the real app served on a free port.
+app's, it builds with tsc, and its node tests, and those of the example chat frontend
+(examples/chat-frontend) that uses it, pass against the real app served on a free port.
 Skipped, saying why, when node or npm is not on the machine."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from governor.config import PROJECT_DIR
 
 TS = PROJECT_DIR / "clients" / "typescript"
+EXAMPLE = PROJECT_DIR / "examples" / "chat-frontend"
 NODE_MISSING = shutil.which("node") is None or shutil.which("npm") is None
 
 
@@ -22,21 +24,24 @@ def test_the_committed_openapi_document_is_the_apps(client):
         "clients/typescript/openapi.json is stale: run `npm run generate` in clients/typescript"
 
 
-def npm(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> None:
-    r = subprocess.run(["npm", *args], cwd=TS, env=env, capture_output=True, text=True, timeout=timeout)
+def npm(*args: str, cwd=TS, env: dict[str, str] | None = None, timeout: int = 120) -> None:
+    r = subprocess.run(["npm", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, f"npm {' '.join(args)} failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
 
 
-def install() -> None:
+def install(folder) -> None:
     """`npm ci` when node_modules is missing or older than the lock file (not on every run)."""
-    installed = TS / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < (TS / "package-lock.json").stat().st_mtime:
-        npm("ci", "--no-audit", "--no-fund", timeout=300)
+    installed = folder / "node_modules" / ".package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < (folder / "package-lock.json").stat().st_mtime:
+        npm("ci", "--no-audit", "--no-fund", cwd=folder, timeout=300)
 
 
 @pytest.mark.skipif(NODE_MISSING, reason="node and npm are needed for the TypeScript client's tests")
 def test_typescript_client_against_the_real_app(live, bearer):
-    install()
+    install(TS)
     npm("run", "check-types")  # src/schema.ts is what openapi-typescript makes of openapi.json
     npm("run", "build")
-    npm("test", env={**os.environ, "GOVERNOR_URL": live.url, "GOVERNOR_TOKEN": bearer()})
+    env = {**os.environ, "GOVERNOR_URL": live.url, "GOVERNOR_TOKEN": bearer()}
+    npm("test", env=env)
+    install(EXAMPLE)
+    npm("test", cwd=EXAMPLE, env=env)
