@@ -208,3 +208,30 @@ test("fail-open: the session goes on and recovers", async () => {
   await session.close();
   assert.deepEqual(ends, []);
 });
+
+test("fail-open at the start: the chat begins and the session starts once Governor answers", async () => {
+  await clock({ now: at("11:00") });
+  const net = switchable();
+  const timer = manualTimer();
+  net.down = true;
+  await assert.rejects(net.client.session({ userId: newUser(), schedule: timer.schedule }), GovernorUnavailable);
+  const session = await net.client.session({ userId: newUser(), schedule: timer.schedule, failOpen: true });
+  assert.equal(session.sessionId, undefined);
+  assert.equal(session.ended, false);
+  net.down = false;
+  await timer.step();
+  assert.ok(session.sessionId);
+  assert.equal(session.decision.allowed, true);
+  await session.close();
+});
+
+test("a session ended elsewhere ends the helper with the session's end reason", async () => {
+  await clock({ now: at("12:00") });
+  const timer = manualTimer();
+  const ends = [];
+  const session = await governor.session({ userId: newUser(), schedule: timer.schedule, onEnd: (d) => ends.push(d) });
+  await governor.end(session.sessionId);
+  await timer.step();
+  assert.equal(session.ended, true);
+  assert.deepEqual(ends.map((d) => [d.allowed, d.reason]), [[false, "client"]]);
+});
