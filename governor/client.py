@@ -30,6 +30,7 @@ __all__ = ["Decision", "GovernorClient", "GovernorError", "GovernorSession", "Go
 
 log = logging.getLogger("governor.client")
 RETRYABLE = {502, 503, 504}
+NOT_CARRIED_OUT = {503}  # answers after which any request, a start too, may be repeated
 FIRST_BACKOFF, MAX_BACKOFF = 0.25, 4.0
 
 
@@ -164,7 +165,7 @@ class GovernorClient:
         while True:
             try:
                 r = self._http.request(method, path, headers={"Authorization": f"Bearer {self._token()}"}, **kw)
-                if r.status_code not in (RETRYABLE if repeatable else {503}):
+                if r.status_code not in (RETRYABLE if repeatable else NOT_CARRIED_OUT):
                     return r
                 why, wait = f"answered {r.status_code}", _retry_after(r) or backoff
             except httpx.TransportError as e:

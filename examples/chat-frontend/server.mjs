@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 
-import { GovernorClient, GovernorError } from "governor-client";
+import { GovernorClient, GovernorError, GovernorUnavailable } from "governor-client";
 
 const governor = new GovernorClient({ baseUrl: process.env.GOVERNOR_URL ?? "http://127.0.0.1:8000",
   token: process.env.GOVERNOR_TOKEN ?? "" });
@@ -30,11 +30,12 @@ export const server = createServer(async (req, res) => {
     } else {
       json(res, 404, { title: "not found" });
     }
-  } catch (e) { // GovernorUnavailable included: no chat without Governor (fail-closed)
+  } catch (e) { // no chat without Governor's answer (fail-closed)
     if (!(e instanceof GovernorError)) throw e;
-    if (res.headersSent) return void (res.write(`event: end\ndata: ${JSON.stringify({ allowed: false,
-      reason: e.type === "unavailable" ? "unavailable" : "error", detail: e.detail })}\n\n`), res.end());
-    json(res, e.status || 503, { allowed: false, reason: e.status ? "error" : "unavailable", detail: e.detail });
+    const unavailable = e instanceof GovernorUnavailable;
+    const body = { allowed: false, reason: unavailable ? "unavailable" : "error", detail: e.detail };
+    if (!res.headersSent) return json(res, unavailable ? 503 : e.status, body);
+    res.end(`event: end\ndata: ${JSON.stringify(body)}\n\n`);
   }
 });
 

@@ -89,6 +89,7 @@ export interface SessionOptions {
 }
 
 const RETRYABLE = new Set([502, 503, 504]);
+const NOT_CARRIED_OUT = new Set([503]); // answers after which any request, a start too, may be repeated
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH",
   "UND_ERR_CONNECT_TIMEOUT"]);
 
@@ -176,7 +177,7 @@ export class GovernorClient {
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.timeoutMs),
         });
-        if (!(repeatable ? RETRYABLE : new Set([503])).has(r.status)) return r;
+        if (!(repeatable ? RETRYABLE : NOT_CARRIED_OUT).has(r.status)) return r;
         await r.body?.cancel();
         why = `answered ${r.status}`;
         status = r.status;

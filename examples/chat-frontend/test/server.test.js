@@ -60,3 +60,9 @@ test("a refused chat gets the break screen's reason and retry_at", async () => {
   assert.equal(end.data.reason, "curfew");
   assert.equal(Date.parse(end.data.retry_at), Date.parse("2026-12-03T06:00:00+08:00"));
 });
+
+test("a problem is passed on to the page as a reason it can show", async () => {
+  const r = await fetch(`${base}/api/status?user=${encodeURIComponent("not a valid id")}`);
+  assert.equal(r.status, 422);
+  assert.deepEqual(Object.keys(await r.json()), ["allowed", "reason", "detail"]);
+});
