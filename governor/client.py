@@ -29,8 +29,9 @@ import httpx
 __all__ = ["Decision", "GovernorClient", "GovernorError", "GovernorSession", "GovernorUnavailable", "Warning"]
 
 log = logging.getLogger("governor.client")
-RETRYABLE = {502, 503, 504}
-NOT_CARRIED_OUT = {503}  # answers after which any request, a start too, may be repeated
+UNAVAILABLE = {502, 503, 504}
+RETRYABLE = UNAVAILABLE | {429}  # 429: a rate limit; its Retry-After says when
+NOT_CARRIED_OUT = {429, 503}  # answers after which any request, a start too, may be repeated
 FIRST_BACKOFF, MAX_BACKOFF = 0.25, 4.0
 
 
@@ -44,7 +45,8 @@ class GovernorError(Exception):
 
 
 class GovernorUnavailable(GovernorError):
-    """Governor could not be reached, or kept answering 502/503/504, for the whole retry budget."""
+    """Governor could not be reached, or kept answering 502/503/504, for the whole retry budget
+    (a 429 that outlasts it is a plain GovernorError)."""
 
     def __init__(self, detail: str, status: int = 0):
         super().__init__(status, "unavailable", detail)
@@ -150,7 +152,7 @@ class GovernorClient:
 
     def _decision(self, method: str, path: str, *, repeatable: bool = True, **kw) -> Decision:
         r = self._request(method, path, repeatable, **kw)
-        if r.status_code in RETRYABLE:  # a start that a proxy may have passed on: not repeated
+        if r.status_code in UNAVAILABLE:  # a start that a proxy may have passed on: not repeated
             raise GovernorUnavailable(f"{method} {path}: answered {r.status_code}", r.status_code)
         body = _json(r)
         if r.status_code in (200, 201) or (r.status_code == 403 and "allowed" in body):
@@ -173,6 +175,8 @@ class GovernorClient:
                     raise GovernorUnavailable(f"{method} {path}: {e!r} (not repeated)") from e
                 r, why, wait = None, repr(e), backoff
             if self._monotonic() + wait > deadline:
+                if r is not None and r.status_code == 429:
+                    return r  # still rate limited: a GovernorError with the server's problem
                 raise GovernorUnavailable(f"{method} {path}: {why}; gave up after {self.retry_within:g}s",
                                           r.status_code if r is not None else 0)
             log.info("governor %s %s: %s; retrying in %.2fs", method, path, why, wait)

@@ -159,3 +159,19 @@ def test_importing_the_client_needs_no_server_dependency():
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_a_rate_limit_is_waited_out_then_a_governor_error():
+    t = FakeTime()
+    limited = httpx.Response(429, headers={"Retry-After": "2"},
+                             json={"type": "urn:governor:problem:too-many-requests", "detail": "slow down"})
+    ok = {"user_id": "u-1", "allowed": True, "reason": "ok", "session_id": "s-1", "warnings": []}
+    transport, calls = answering(limited, httpx.Response(201, json=ok))
+    with on(transport, t) as c:
+        assert c.start("u-1").session_id == "s-1"  # a 429 was not carried out: a start may repeat
+    assert t.slept == [2]
+    transport, calls = answering(limited)
+    with on(transport, t, retry_within=5) as c, pytest.raises(GovernorError) as e:
+        c.heartbeat("s-1")
+    assert not isinstance(e.value, GovernorUnavailable)
+    assert (e.value.status, e.value.type, len(calls)) == (429, "urn:governor:problem:too-many-requests", 3)

@@ -88,8 +88,9 @@ export interface SessionOptions {
   schedule?: (fn: () => Promise<void>, ms: number) => () => void;
 }
 
-const RETRYABLE = new Set([502, 503, 504]);
-const NOT_CARRIED_OUT = new Set([503]); // answers after which any request, a start too, may be repeated
+const UNAVAILABLE = new Set([502, 503, 504]);
+const RETRYABLE = new Set([...UNAVAILABLE, 429]); // 429: a rate limit; its Retry-After says when
+const NOT_CARRIED_OUT = new Set([429, 503]); // answers after which any request, a start too, may be repeated
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH",
   "UND_ERR_CONNECT_TIMEOUT"]);
 
@@ -145,7 +146,7 @@ export class GovernorClient {
 
   private async decision(method: string, path: string, body?: unknown, repeatable = true): Promise<Decision> {
     const r = await this.request(method, path, body, repeatable);
-    if (RETRYABLE.has(r.status)) throw new GovernorUnavailable(`${method} ${path}: answered ${r.status}`, r.status);
+    if (UNAVAILABLE.has(r.status)) throw new GovernorUnavailable(`${method} ${path}: answered ${r.status}`, r.status);
     const answer = await r.json().catch(() => null) as Record<string, unknown> | null;
     if (answer === null || typeof answer !== "object") {
       throw new GovernorError(r.status, "about:blank", `${method} ${path}: not a JSON object`);
@@ -178,10 +179,11 @@ export class GovernorClient {
           signal: AbortSignal.timeout(this.timeoutMs),
         });
         if (!(repeatable ? RETRYABLE : NOT_CARRIED_OUT).has(r.status)) return r;
+        wait = retryAfter(r.headers.get("Retry-After"), this.now) ?? backoff;
+        if (r.status === 429 && this.now() + wait > deadline) return r; // still limited: a GovernorError
         await r.body?.cancel();
         why = `answered ${r.status}`;
         status = r.status;
-        wait = retryAfter(r.headers.get("Retry-After"), this.now) ?? backoff;
       } catch (e) {
         const code = (e as { cause?: { code?: string } }).cause?.code;
         if (!repeatable && !(code && CONNECT_FAILURES.has(code))) {

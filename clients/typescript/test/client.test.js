@@ -129,6 +129,19 @@ test("repeated 503s honour Retry-After; a start that may have been carried out i
   assert.equal(calls, 1);
 });
 
+test("a rate limit is waited out, then a GovernorError", async () => {
+  let now = 0, calls = 0;
+  const slept = [];
+  const limited = () => new Response(JSON.stringify({ type: "urn:governor:problem:too-many-requests" }),
+    { status: 429, headers: { "Retry-After": "2", "Content-Type": "application/problem+json" } });
+  const client = new GovernorClient({ baseUrl, token, now: () => now, retryWithinMs: 5000,
+    sleep: async (ms) => { slept.push(ms); now += ms; }, fetch: async () => { calls++; return limited(); } });
+  await assert.rejects(client.start("u-1"), (e) => !(e instanceof GovernorUnavailable) && e.status === 429
+    && e.type === "urn:governor:problem:too-many-requests");
+  assert.deepEqual(slept, [2000, 2000]);
+  assert.equal(calls, 3);
+});
+
 test("the session helper heartbeats, warns once per warning and reports the forced end", async () => {
   await clock({ now: at("07:00") });
   const timer = manualTimer();
