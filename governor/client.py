@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -124,7 +125,7 @@ class GovernorClient:
     def status(self, user_id: str, purpose: str | None = None) -> Decision:
         """The decision for starting a session now, with no side effect."""
         params = {"purpose": purpose} if purpose else None
-        return self._decision("GET", f"/v1/users/{user_id}/status", params=params)
+        return self._decision("GET", f"/v1/users/{quote(user_id, safe='')}/status", params=params)
 
     def start(self, user_id: str, purpose: str | None = None) -> Decision:
         """Ask to start a session: allowed with `session_id` and `heartbeat_interval_seconds`, or refused."""
@@ -134,11 +135,11 @@ class GovernorClient:
 
     def heartbeat(self, session_id: str) -> Decision:
         """Keep the session alive; `allowed=False` means the server has ended it."""
-        return self._decision("POST", f"/v1/sessions/{session_id}/heartbeat")
+        return self._decision("POST", f"/v1/sessions/{quote(session_id, safe='')}/heartbeat")
 
     def end(self, session_id: str) -> Decision:
         """End the session (idempotent): the user's decision with `duration_seconds` and `end_reason`."""
-        return self._decision("POST", f"/v1/sessions/{session_id}/end")
+        return self._decision("POST", f"/v1/sessions/{quote(session_id, safe='')}/end")
 
     def session(self, user_id: str, purpose: str | None = None, interval: float | None = None,
                 on_warning: Callable[[Warning], Any] | None = None,
@@ -162,7 +163,7 @@ class GovernorClient:
     def _request(self, method: str, path: str, repeatable: bool, **kw) -> httpx.Response:
         """Send, retrying failures with backoff (or the server's Retry-After) until `retry_within`
         seconds would be exceeded. A request that is not `repeatable` is retried only when it
-        cannot have been carried out: no connection, or Governor's own 503."""
+        cannot have been carried out: no connection, Governor's own 503, or a 429."""
         deadline, backoff = self._monotonic() + self.retry_within, FIRST_BACKOFF
         while True:
             try:

@@ -159,8 +159,8 @@ export class GovernorClient {
   }
 
   /** Send, retrying failures with backoff (or Retry-After) while within `retryWithinMs`. A request
-   * that is not repeatable is retried only when it cannot have been carried out: no connection, or
-   * Governor's own 503. */
+   * that is not repeatable is retried only when it cannot have been carried out: no connection,
+   * Governor's own 503, or a 429. */
   private async request(method: string, path: string, body: unknown, repeatable: boolean): Promise<Response> {
     const deadline = this.now() + this.retryWithinMs;
     let backoff = 250;
