@@ -34,7 +34,9 @@ export type Warning = Refusal["warnings"][number] & { number?: number | null };
 /** The reasons of the server, and the helper's own `unavailable` (fail-closed) and end reasons. */
 export type EndDecision = Omit<Decision, "reason"> & { reason: string };
 
-const _typesResolve: Decision["allowed"] = true; // fails to compile if the generated types stop matching
+// Fails to compile when a regenerated schema.ts no longer gives these answers their shape.
+const _typesResolve: [Started["session_id"], Refusal["allowed"], Heartbeat["used_today_seconds"],
+  Ended["duration_seconds"], Status["active_sessions"]] = ["s", false, 0, 0, 0];
 void _typesResolve;
 
 export class GovernorError extends Error {
