@@ -175,3 +175,12 @@ def test_a_rate_limit_is_waited_out_then_a_governor_error():
         c.heartbeat("s-1")
     assert not isinstance(e.value, GovernorUnavailable)
     assert (e.value.status, e.value.type, len(calls)) == (429, "urn:governor:problem:too-many-requests", 3)
+
+
+def test_over_real_http(live, bearer, clock):
+    with GovernorClient(live.url, bearer()) as c:
+        started = c.start("u-1")
+        clock.advance(minutes=1)
+        assert c.heartbeat(started.session_id).used_today_seconds == 60
+        assert c.end(started.session_id).duration_seconds == 60
+        assert c.status("u-1").active_sessions == 0
