@@ -160,3 +160,17 @@ def test_a_session_ended_elsewhere_ends_the_loop(gov, clock):
         gov.end(s.session_id)
         timer.step(s)
         assert s.ended and [(d.allowed, d.reason) for d in ends] == [(False, "client")]
+
+
+def test_a_rest_reminder_is_shown_once_and_the_chat_goes_on(gov, client, token, clock):
+    policy = client.get("/v1/admin/policy", headers=token("admin")).get_json()
+    policy.pop("version")
+    policy["bands"]["unverified"]["rest_reminder_minutes"] = 10
+    assert client.put("/v1/admin/policy", json=policy, headers=token("admin")).status_code == 200
+    timer, warnings, ends = ManualTimer(), [], []
+    with gov.session("u-1", on_warning=warnings.append, on_end=ends.append, wait=timer) as s:
+        for _ in range(12):
+            clock.advance(minutes=1)
+            timer.step(s)
+        assert [w.type for w in warnings] == ["rest_reminder"] and not s.ended and ends == []
+        assert s.decision.allowed
