@@ -32,4 +32,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --history
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache clients/typescript/node_modules clients/typescript/dist \
+		examples/chat-frontend/node_modules
