@@ -130,8 +130,14 @@ class Connections:
     def transaction(self, kind: str, begin: str) -> Iterator[Tx]:
         conn = self._conn(kind)
         try:
+            if self.postgres and kind == "read":
+                # No transaction: at READ COMMITTED it gives statements no common snapshot anyway,
+                # and BEGIN and COMMIT would cost two more round trips.
+                conn.autocommit = True
+                yield Tx(conn.cursor(), True)
+                return
             cur = conn.cursor()
-            if not self.postgres:
+            if not self.postgres:  # psycopg says BEGIN itself, before the first statement
                 cur.execute(begin)
             try:
                 yield Tx(cur, self.postgres)
