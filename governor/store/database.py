@@ -67,13 +67,14 @@ class Database:
     @contextmanager
     def hot_write(self) -> Iterator[Tx]:
         """A write transaction on this thread's DB-API connection (see store/sql.py)."""
-        with self._writer_turn(), self._unavailable_on_raw_errors(), \
+        with self._writer_turn(), _unavailable_on_connection_errors(), self._unavailable_on_raw_errors(), \
                 self._raw.transaction("write", "BEGIN IMMEDIATE") as tx:
             yield tx
 
     @contextmanager
     def hot_read(self) -> Iterator[Tx]:
-        with self._unavailable_on_raw_errors(), self._raw.transaction("read", "BEGIN") as tx:
+        with _unavailable_on_connection_errors(), self._unavailable_on_raw_errors(), \
+                self._raw.transaction("read", "BEGIN") as tx:
             yield tx
 
     @contextmanager

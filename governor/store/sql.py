@@ -16,11 +16,13 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 
 UTC = timezone.utc
+IDLE_PING_SECONDS = 2.0  # a PostgreSQL connection unused this long is checked before use (one round trip)
 _NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
@@ -97,8 +99,17 @@ class Connections:
         conns = getattr(self.local, "conns", None)
         if conns is None or self.local.pid != os.getpid():
             conns = self.local.conns = {}
+            self.local.used = {}
             self.local.pid = os.getpid()
         conn = conns.get(kind)
+        now = time.monotonic()
+        if conn is not None and self.postgres and now - self.local.used.get(kind, now) > IDLE_PING_SECONDS:
+            try:  # idle a while: the server may have gone (a restart, a cut network); ask first
+                conn.execute("SELECT 1")
+            except self.errors:
+                self._drop(kind)
+                conn = None
+        self.local.used[kind] = now
         if conn is None:
             fairy = self.engines[kind].raw_connection()
             conn = conns[kind] = fairy.driver_connection
