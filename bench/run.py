@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
-TARGETS = {"sqlite": {"heartbeat": 0.5, "status": 0.7}, "postgresql": {"heartbeat": 0.4, "status": 0.4}}
+TARGETS = {"sqlite": {"heartbeat": 0.5, "status": 0.7, "status idle": 0.7},
+           "postgresql": {"heartbeat": 0.4, "status": 0.4, "status idle": 0.4}}
 
 
 def free_port() -> int:
@@ -99,6 +100,8 @@ def measure(gov_base: str, bare_base: str, token: str, sessions: list[str], args
     rows = [("bare flask", *wrk(bare_base + "/healthz", "GET", token, args.seconds, args.connections))]
     rows.append(("status", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
                                 [f"/v1/users/bench-{i}/status" for i in range(users)])))
+    rows.append(("status idle", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
+                                     [f"/v1/users/idle-{i}/status" for i in range(users)])))
     rows.append(("heartbeat", *wrk(gov_base + "/", "POST", token, args.seconds, args.connections,
                                    [f"/v1/sessions/{sid}/heartbeat" for sid in sessions])))
     return rows
@@ -126,6 +129,8 @@ def run_backend(url: str, args) -> list[tuple[str, list[tuple], float]]:
             if not started.get("allowed"):
                 raise SystemExit(f"the bench children may not chat now (local time?): {started}")
             sessions.append(started["session_id"])
+            call("PUT", gov_base + f"/v1/users/idle-{i}/age-verification", token,  # and one without
+                 {"status": "verified", "birth_date": "2014-03-01"})
         results.append(("empty", measure(gov_base, bare_base, token, sessions, args), worker_rss_mb(gov)))
         if args.history:
             sys.path.insert(0, str(ROOT))

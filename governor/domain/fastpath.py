@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from governor.domain.engine import Decision, Outlook, Reason, Warning, _earliest
-from governor.domain.policy import Band
+from governor.domain.engine import Decision, Outlook, Reason, Warning, _earliest, reset_gap
+from governor.domain.policy import Band, BandRules
 
 UTC = timezone.utc
 
@@ -101,6 +101,20 @@ def advance(snap: Snapshot | None, *, facts_version: int, policy_version: int, b
                     remaining=remaining, ends_at=ends_at and (ends_at.astimezone(tz) if tz else ends_at),
                     retry_at=None, warnings=d.warnings, policy_name=d.policy_name,
                     policy_version=d.policy_version, outlook=o)
+
+
+def for_start(snap: Snapshot | None, *, facts_version: int, policy_version: int, rules: BandRules,
+              last_active: datetime | None, used_today: timedelta, now: datetime) -> Decision | None:
+    """The decision for starting a session at `now` (a status), moved on from the running
+    session's stored decision; None when the full decision is needed. It is the running
+    session's own decision while the continuous-use streak goes on (it began before `now` and
+    no break has reset it) and no limit on concurrent sessions could refuse the start."""
+    if snap is None or last_active is None or rules.max_concurrent_sessions is not None:
+        return None
+    if now < snap.at or now - last_active >= reset_gap(rules):
+        return None
+    return advance(snap, facts_version=facts_version, policy_version=policy_version, booked_from=snap.at,
+                   streak_kept=True, session_ends_at=None, used_today=used_today, now=now)
 
 
 def _ms(t: timedelta) -> int:

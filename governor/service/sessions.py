@@ -124,7 +124,8 @@ def status(svc: Services, user_id: str) -> Status:
         policy = svc.policy_at(user.policy_version if user is not None else users.policy_version(tx))
         now = svc.clock.now()
         facts, use, active = _gather(tx, policy, user, user_id, now)
-        return Status(decide(policy, facts, use, now), facts, len(active))
+        decision = _status_from_snapshot(policy, user, facts, use, now) or decide(policy, facts, use, now)
+        return Status(decision, facts, len(active))
 
 
 def sweep(svc: Services) -> int:
@@ -207,6 +208,18 @@ def _advance(tx: Tx, policy: Policy, user: UserRow, acc: Accrual, ends_at: datet
     return fastpath.advance(fastpath.load(user.outlook, _zone(policy, user)), facts_version=user.facts_version,
                             policy_version=policy.version, booked_from=acc.booked_from,
                             streak_kept=acc.streak_kept, session_ends_at=ends_at, used_today=used, now=now)
+
+
+def _status_from_snapshot(policy: Policy, user: UserRow | None, facts: UserFacts, use: Usage,
+                          now: datetime) -> Decision | None:
+    """While a session runs, a status is its stored decision moved on (domain/fastpath.py)."""
+    if user is None or user.outlook is None:
+        return None
+    snap = fastpath.load(user.outlook, _zone(policy, user))
+    rules = policy.bands[snap.decision.band]
+    return fastpath.for_start(snap, facts_version=user.facts_version, policy_version=policy.version, rules=rules,
+                              last_active=use.last_active, used_today=use.days.get(_local_day(now, policy, user),
+                                                                                   timedelta(0)), now=now)
 
 
 def _close(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: SessionRow, now: datetime,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from governor import create_app
 from governor.clock import FakeClock
-from governor.domain.engine import Verification, decide_heartbeat
+from governor.domain.engine import Verification, decide, decide_heartbeat
 from governor.errors import SessionEnded
 from governor.service import admin, sessions, users
 from tests.conftest import settings_for, shanghai
@@ -39,7 +39,18 @@ def checked(monkeypatch):
             hits.append(now)
         return answer
 
+    from_snapshot = sessions._status_from_snapshot
+
+    def status_and_check(policy, user, facts, use, now):
+        answer = from_snapshot(policy, user, facts, use, now)
+        if answer is not None:
+            full = decide(policy, facts, use, now)
+            assert answer == full, f"fast {answer}\nfull {full}"
+            hits.append(now)
+        return answer
+
     monkeypatch.setattr(sessions, "_advance", advance_and_check)
+    monkeypatch.setattr(sessions, "_status_from_snapshot", status_and_check)
     return hits
 
 
@@ -59,6 +70,7 @@ def test_a_plain_session_is_answered_by_arithmetic(sqlite_template, tmp_path, ch
         clock.advance(seconds=60)
         d = sessions.heartbeat(svc, sid, "t")
     assert d.allowed and d.used_today == timedelta(minutes=29)
+    assert sessions.status(svc, KID).decision.used_today == timedelta(minutes=29)
     assert len(checked) >= 20  # all but the heartbeats inside the warning before the forced break
     svc.db.dispose()
 
@@ -66,6 +78,7 @@ def test_a_plain_session_is_answered_by_arithmetic(sqlite_template, tmp_path, ch
 _BEAT = st.tuples(st.just("beat"), st.integers(0, 1), st.integers(0, 200))
 STEPS = st.lists(st.one_of(
     _BEAT, _BEAT, _BEAT, _BEAT, _BEAT, _BEAT,  # mostly heartbeats, as in life
+    st.tuples(st.just("status"), st.integers(0, 1), st.integers(0, 200)),
     st.tuples(st.just("beat"), st.integers(0, 1), st.sampled_from([-90, 3600, 4 * 3600, 9 * 3600])),
     st.tuples(st.just("start"), st.integers(0, 1), st.integers(0, 600)),
     st.tuples(st.just("end"), st.integers(0, 1), st.integers(0, 120)),
@@ -100,6 +113,8 @@ def test_fast_answers_equal_full_decisions(sqlite_template, tmp_path_factory, ch
                         tabs[arg] = None
                 except SessionEnded:
                     tabs[arg] = None
+            elif kind == "status":
+                sessions.status(svc, KID)
             elif kind == "grant":
                 admin.add_grant(svc, KID, arg, None, None, "admin")
             elif kind == "lock":
