@@ -63,7 +63,7 @@ def main() -> None:
     p.add_argument("--database-url")
     p.add_argument("--users", type=int, default=100)
     p.add_argument("--rounds", type=int, default=20)
-    p.add_argument("--profile", choices=["heartbeat", "status"])
+    p.add_argument("--profile", choices=["heartbeat", "status", "idle"])
     a = p.parse_args()
     url = a.database_url or f"sqlite:///{tempfile.mkdtemp()}/inproc.db"
     upgrade(url)
@@ -79,19 +79,23 @@ def main() -> None:
         call(app, "PUT", f"/v1/users/b-{i}/age-verification", token, {"status": "verified", "birth_date": "2014-03-01"})
         st, data = call(app, "POST", "/v1/sessions", token, {"user_id": f"b-{i}"})
         sids.append(json.loads(data)["session_id"])
+        call(app, "PUT", f"/v1/users/idle-{i}/age-verification", token,
+             {"status": "verified", "birth_date": "2014-03-01"})
     hb = [("POST", f"/v1/sessions/{s}/heartbeat", token) for s in sids]
     status = [("GET", f"/v1/users/b-{i}/status", token) for i in range(a.users)]
+    idle = [("GET", f"/v1/users/idle-{i}/status", token) for i in range(a.users)]
     bare = [("GET", "/healthz", None)] * a.users
     if a.profile:
         prof = cProfile.Profile()
         prof.enable()
-        timed(app, hb if a.profile == "heartbeat" else status, a.rounds)
+        timed(app, {"heartbeat": hb, "status": status, "idle": idle}[a.profile], a.rounds)
         prof.disable()
         pstats.Stats(prof).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
         return
     rows = [("bare flask", timed(bare_app, bare, a.rounds))]
     clock.advance(seconds=1)
     rows.append(("status", timed(app, status, a.rounds)))
+    rows.append(("status idle", timed(app, idle, a.rounds)))
     rows.append(("heartbeat", timed(app, hb, a.rounds)))
     print("| path | CPU us/request | wall us/request | x bare (CPU) |\n|---|---|---|---|")
     for name, (cpu, wall) in rows:

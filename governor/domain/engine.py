@@ -252,10 +252,15 @@ class _Context:
     usage: Usage
     continuing: bool
     tz: ZoneInfo
+    memo: dict = field(default_factory=dict)  # one decision asks the same questions several times
 
     def rules_at(self, t: datetime) -> tuple[Band, BandRules]:
-        band = band_of(self.user.verification, t.date(), t)
-        return band, self.policy.bands[band]
+        key = ("rules", t)  # an instant: equal datetimes in other zones are the same key
+        if key not in self.memo:
+            t = t.astimezone(self.tz)
+            band = band_of(self.user.verification, t.date(), t)
+            self.memo[key] = band, self.policy.bands[band]
+        return self.memo[key]
 
     # -- what stands in the way at time t (t >= now; "if nothing else changes") -------------
 
@@ -320,6 +325,12 @@ class _Context:
 
     def caps(self, rules: BandRules, day: date) -> list[tuple[Reason, timedelta]]:
         """What is left of each limit on local `day` (negative when overspent), grants added."""
+        key = ("caps", id(rules), day)
+        if key not in self.memo:
+            self.memo[key] = self._caps(rules, day)
+        return self.memo[key]
+
+    def _caps(self, rules: BandRules, day: date) -> list[tuple[Reason, timedelta]]:
         used = self.usage.days
         grants = self.user.grants
         out = []
@@ -405,6 +416,12 @@ class _Context:
     def window_containing(self, rules: BandRules, t: datetime):
         """(start, end) of the allowed period around `t`, adjacent windows merged; end None when
         it runs on for more than a week. None when `t` is outside every window."""
+        key = ("window", id(rules), t)
+        if key not in self.memo:
+            self.memo[key] = self._window_containing(rules, t)
+        return self.memo[key]
+
+    def _window_containing(self, rules: BandRules, t: datetime):
         day = t.astimezone(self.tz).date()
         for start, end in _periods(rules, self.policy.holidays, self.tz, day):
             if start <= t < end:

@@ -7,6 +7,10 @@ Create Date: 2026-11-29
 `facts_version` is bumped by every change of what a decision depends on (verification, settings,
 lock, grants); `outlook` holds the last decision of a running session and what moves it
 (governor/domain/fastpath.py), so that most heartbeats skip the full decision.
+
+On PostgreSQL the rows that every heartbeat rewrites (users, sessions, usage_days) leave a fifth
+of each page free, so that their updates can stay on the page (HOT) instead of writing new index
+entries and bloating the tables.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -21,9 +25,15 @@ def upgrade() -> None:
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('facts_version', sa.Integer(), server_default='0', nullable=False))
         batch.add_column(sa.Column('outlook', sa.Text(), nullable=True))
+    if op.get_bind().dialect.name == 'postgresql':
+        for table in ('users', 'sessions', 'usage_days'):
+            op.execute(f'ALTER TABLE {table} SET (fillfactor = 80)')
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        for table in ('users', 'sessions', 'usage_days'):
+            op.execute(f'ALTER TABLE {table} RESET (fillfactor)')
     with op.batch_alter_table('users') as batch:
         batch.drop_column('outlook')
         batch.drop_column('facts_version')

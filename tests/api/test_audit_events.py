@@ -107,7 +107,12 @@ def test_events_hold_neither_the_user_id_nor_the_birth_date(api, clock, svc):
     events = all_events(svc)
     assert len(events) >= 6
     for e in events:
-        text = json.dumps({c.name: str(getattr(e, c.name)) for c in AuditEvent.__table__.columns})
+        # Random values (hashes, the pseudonym, session ids) may hold "2014" by chance: blank them.
+        fields = {c.name: str(getattr(e, c.name)) for c in AuditEvent.__table__.columns
+                  if c.name not in ("hash", "prev_hash", "chain")}
+        data = json.loads(fields["data"])
+        data.pop("session_id", None)
+        text = json.dumps({**fields, "data": data})
         for secret in (UID, "kid-7f3a", "school.example", BIRTH, "2014", "20140615", "2013-01-31"):
             assert secret not in text, (e.action, text)
 
