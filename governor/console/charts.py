@@ -31,9 +31,10 @@ class Chart:
 def bar_chart(points: list[tuple[str, float, str]], unit: str, highlight: str | None = None) -> Chart:
     """`points` are (label, value, tooltip); the tallest bar fills the plot."""
     plot = HEIGHT - AXIS - 10
-    most = max((v for _, v, _ in points), default=0) or 1
+    peak = max((v for _, v, _ in points), default=0)
+    most = peak or 1
     step = (WIDTH - 20) / max(len(points), 1)
     bars = [Bar(x=10 + i * step + step * 0.15, y=10 + plot - plot * v / most, width=step * 0.7,
                 height=plot * v / most, label=label, value=v, title=title, highlight=label == highlight)
             for i, (label, v, title) in enumerate(points)]
-    return Chart(WIDTH, HEIGHT, 10 + plot, 10, bars, f"{most:g} {unit}")
+    return Chart(WIDTH, HEIGHT, 10 + plot, 10, bars, f"{peak:g} {unit}")
