@@ -157,7 +157,9 @@ def cmd_serve(settings: Settings, args) -> int:
                                    # requests are logged by the app, as JSON with their request id
                                    "accesslog": None,
                                    # one control socket per host would be shared by every instance
-                                   "control_socket_disable": True}.items():
+                                   "control_socket_disable": True,
+                                   # gunicorn's own lines as JSON too, like the app's and the scheduler's
+                                   "logconfig_dict": GUNICORN_JSON_LOGS}.items():
                     if key in self.cfg.settings:
                         self.cfg.set(key, value)
 
@@ -176,6 +178,16 @@ def cmd_serve(settings: Settings, args) -> int:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+GUNICORN_JSON_LOGS = {
+    "version": 1, "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "governor.observability.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+                "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+}
 
 
 def _multiprocess_metrics() -> str | None:

@@ -22,6 +22,7 @@ from governor.clock import FakeClock, SystemClock
 from governor.config import PROJECT_DIR
 from governor.store.tables import AuditEvent, ChatSession, PolicyVersion
 from tests.conftest import DEFAULT_POLICY, SECRET, settings_for
+from tests.e2e.conftest import free_port
 
 GOVERNOR = str(PROJECT_DIR / ".venv" / "bin" / "governor")
 TIMEOUT = 60
@@ -366,3 +367,32 @@ def test_the_scheduler_logs_json_lines_apschedulers_included(tmp_path, sqlite_en
     records = [json.loads(line) for line in lines if not line.startswith("governor: using ")]
     assert any(r["logger"].startswith("apscheduler") for r in records), lines
     assert {"ts", "level", "logger", "msg"} <= set(records[-1])
+
+
+def test_serve_logs_json_lines_gunicorns_and_the_schedulers_included(tmp_path, sqlite_env):
+    """Apart from the lines that name the database and secret, `governor serve` writes JSON lines:
+    gunicorn's own, the app's, and the scheduler child's (APScheduler's included)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_")}
+    env.update(sqlite_env, GOVERNOR_SWEEP_INTERVAL_SECONDS="1", GOVERNOR_BIND=f"127.0.0.1:{free_port()}",
+               GOVERNOR_WORKERS="1")
+    proc = subprocess.Popen([GOVERNOR, "serve"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+    lines = []
+    guard = threading.Timer(TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    guard.start()
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            if "apscheduler" in line and "executed successfully" in line:
+                break
+    finally:
+        guard.cancel()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+    plain = [line for line in lines if line.startswith(("governor: using ", "database is up to date"))]
+    records = [json.loads(line) for line in lines if line not in plain]
+    loggers = {r["logger"] for r in records}
+    assert "gunicorn.error" in loggers and any(name.startswith("apscheduler") for name in loggers), lines
