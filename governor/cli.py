@@ -17,7 +17,6 @@ from sqlalchemy.exc import OperationalError
 from governor import cli_admin
 from governor.config import ConfigError, Settings, jwt_secret, load_settings, secret_source
 from governor.domain.policy import PolicyInvalid
-from governor.observability import setup_logging
 from governor.store.database import DatabaseUnavailable
 
 
@@ -54,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
-        if args.command in ("serve", "scheduler"):  # long-running: JSON lines, APScheduler's included
-            setup_logging(settings.log_level)
         return COMMANDS[args.command](settings, args)
     except (ConfigError, PolicyInvalid) as e:
         print(f"governor: {e}", file=sys.stderr)
@@ -130,6 +127,7 @@ def cmd_scheduler(settings: Settings, args) -> int:
     from governor import jobs
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    _json_logs(settings)
     jobs.run_scheduler(_services(settings))
     return 0
 
@@ -144,6 +142,7 @@ def cmd_serve(settings: Settings, args) -> int:
     jwt_secret(settings)  # refuse a missing or weak secret before anything starts
     say(secret_source(settings))
     metrics_dir = _multiprocess_metrics()
+    _json_logs(settings)  # after the metrics folder is set: it imports prometheus_client
     scheduler = None
     try:
         cmd_db(settings, args)
@@ -188,6 +187,13 @@ GUNICORN_JSON_LOGS = {
     "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
                 "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
 }
+
+
+def _json_logs(settings: Settings) -> None:
+    """Long-running commands log JSON lines, APScheduler's included."""
+    from governor.observability import setup_logging
+
+    setup_logging(settings.log_level)
 
 
 def _multiprocess_metrics() -> str | None:

@@ -34,10 +34,12 @@ def home():
 @signed_in
 def search():
     q = request.args.get("q", "").strip()
+    if not q:
+        return redirect(url_for("console.home"))
     if forms.valid_user_id(q):
         if admin_users.search(_svc(), q, 1) == [q]:
             return redirect(url_for("console.user", uid=q))
-    found = admin_users.search(_svc(), q, 50) if q and len(q) <= 128 else []
+    found = admin_users.search(_svc(), q, 50) if len(q) <= 128 else []
     return render_template("console/home.html", q=q, found=found, searched=True)
 
 
