@@ -96,6 +96,7 @@ def test_search_finds_a_user_by_id_or_its_beginning(console):
     page = console.get("/admin/users?q=nobody").get_data(as_text=True)
     assert "No user id starts with" in page
     assert console.get("/admin/users/nobody").status_code == 404
+    assert console.get("/admin/users?q=").headers["Location"].endswith("/admin/")
 
 
 def test_the_user_page_and_a_grant_audited_as_the_apis(console, svc, clock, token):
