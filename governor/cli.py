@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from governor import cli_admin
+from governor.auth import SCOPES
 from governor.config import ConfigError, Settings, jwt_secret, load_settings, secret_source
 from governor.domain.policy import PolicyInvalid
 from governor.store.database import DatabaseUnavailable
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                     "Mint a signed token (HS256 with the configured secret) and print it alone on stdout, so that "
                     "TOKEN=$(governor token --sub chat-web --scope sessions) works.")
     token.add_argument("--sub", required=True, help="the client's name (the token's subject)")
-    token.add_argument("--scope", required=True, help='space-separated scopes: sessions, age, admin, audit')
+    token.add_argument("--scope", required=True, help=f"space-separated scopes: {', '.join(SCOPES)}")
     token.add_argument("--ttl", default="3600", help="lifetime in seconds (default 3600)")
     db = command(sub, "db", "database commands", "Database commands.")
     db_cmd = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
