@@ -14,11 +14,12 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	@echo
-	@echo "Governor on http://127.0.0.1:8000 (SQLite in instance/, development secret in instance/dev-secret)."
-	@echo "Mint a token in another shell, from this folder:"
+	@echo "Governor on http://127.0.0.1:8000 (development: SQLite and a generated secret in $(CURDIR)/instance/)."
+	@echo "In another shell (any folder; relative paths are taken from GOVERNOR_HOME, default this folder):"
 	@echo "  export GOVERNOR_ENV=development"
-	@echo "  TOKEN=\$$($(BIN)/governor token --sub chat-web --scope sessions)"
+	@echo "  TOKEN=\$$($(CURDIR)/$(BIN)/governor token --sub chat-web --scope sessions)"
 	@echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8000/v1/users/u-1/status"
+	@echo "Admin console: http://127.0.0.1:8000/admin/ (sign in with: governor token --sub me --scope admin)"
 	@echo
 	GOVERNOR_ENV=$${GOVERNOR_ENV:-development} $(BIN)/governor serve
 

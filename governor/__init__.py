@@ -16,8 +16,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
     from flask import Flask
 
-    from governor.api import admin, audit, complaints, ops, problems, sessions, users
+    from governor.api import admin, audit, complaints, dev, ops, problems, sessions, users
     from governor.auth import Authenticator
+    from governor.console import bp as console
     from governor.domain.policy import load_policy_file
     from governor.observability import instrument, setup_logging
     from governor.service.context import Services
@@ -31,14 +32,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    app.extensions["governor"] = Services(Database(settings.database_url), clock or SystemClock(), settings)
+    clock = clock or SystemClock()
+    if settings.development:  # PUT /v1/dev/clock moves it, for every worker of this instance folder
+        clock = dev_clock(settings, clock)
+    app.extensions["governor"] = Services(Database(settings.database_url), clock, settings)
     app.extensions["governor.auth"] = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience,
                                                     settings.jwt_leeway_seconds, settings.jwt_max_ttl_seconds)
-    for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp):
+    for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, dev.bp, console):
         app.register_blueprint(bp)
     problems.register(app)
     instrument(app, lambda: _count_active(app.extensions["governor"]))
     return app
+
+
+def dev_clock(settings: Settings, base: Clock) -> Clock:
+    from pathlib import Path
+
+    from governor.clock import OffsetClock
+
+    return OffsetClock(base, Path(settings.instance_dir) / "dev-clock-offset")
 
 
 def _count_active(svc) -> int:

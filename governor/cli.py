@@ -11,27 +11,44 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from governor import cli_admin
-from governor.config import ConfigError, Settings, jwt_secret, load_settings
+from governor.auth import SCOPES
+from governor.config import ConfigError, Settings, jwt_secret, load_settings, secret_source
 from governor.domain.policy import PolicyInvalid
 from governor.store.database import DatabaseUnavailable
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="governor", description="Minor-protection usage governor.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="apply migrations, then serve with gunicorn (and the scheduler)")
-    token = sub.add_parser("token", help="mint a token; prints the token alone")
+    parser = argparse.ArgumentParser(
+        prog="governor", description="Minor-protection usage governor.",
+        epilog="Relative paths (the SQLite file, the policy, instance/) are taken from GOVERNOR_HOME, by default "
+               "the project folder, wherever the command is run. Each command names the database and secret it "
+               "uses on stderr; stdout carries only its result.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    command(sub, "serve", "apply migrations, then serve with gunicorn (and the scheduler)",
+            "Apply pending migrations and activate a changed policy file (as `db upgrade`), then serve the API "
+            "and the admin console with gunicorn (GOVERNOR_BIND, GOVERNOR_WORKERS); with GOVERNOR_SCHEDULER=1 "
+            "the background jobs run in one child process.")
+    token = command(sub, "token", "mint a token; prints the token alone",
+                    "Mint a signed token (HS256 with the configured secret) and print it alone on stdout, so that "
+                    "TOKEN=$(governor token --sub chat-web --scope sessions) works.")
     token.add_argument("--sub", required=True, help="the client's name (the token's subject)")
-    token.add_argument("--scope", required=True, help='space-separated scopes, e.g. "sessions"')
+    token.add_argument("--scope", required=True, help=f"space-separated scopes: {', '.join(SCOPES)}")
     token.add_argument("--ttl", default="3600", help="lifetime in seconds (default 3600)")
-    db = sub.add_parser("db", help="database commands")
-    db.add_argument("action", choices=["upgrade"])
-    cli_admin.add_parsers(sub)
-    sub.add_parser("sweep", help="close stale sessions once, now")
-    sub.add_parser("scheduler", help="run the background jobs in this process")
+    db = command(sub, "db", "database commands", "Database commands.")
+    db_cmd = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    command(db_cmd, "upgrade", "apply migrations and activate a changed policy file",
+            "Apply every pending Alembic migration to GOVERNOR_DATABASE_URL (SQLite or PostgreSQL), then "
+            "activate the policy file GOVERNOR_POLICY as the next version if it differs from the active one. "
+            "Safe to run again.")
+    cli_admin.add_parsers(sub, command)
+    command(sub, "sweep", "close stale sessions once, now",
+            "Close every session silent for longer than the heartbeat grace, counting its time up to the grace.")
+    command(sub, "scheduler", "run the background jobs in this process",
+            "Run the background jobs (sweep, retention) in this process until it is stopped; its logs are JSON.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -47,20 +64,34 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def command(sub, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does (not its parent's usage)."""
+    return sub.add_parser(name, help=summary, description=description)
+
+
 def _services(settings: Settings):
+    from governor import dev_clock
     from governor.clock import SystemClock
     from governor.service.context import Services
     from governor.store.database import Database
 
-    return Services(Database(settings.database_url), SystemClock(), settings)
+    say(f"database {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    clock = dev_clock(settings, SystemClock()) if settings.development else SystemClock()
+    return Services(Database(settings.database_url), clock, settings)
+
+
+def say(what: str) -> None:
+    """Which database and secret a command uses: on stderr, so stdout stays the result alone."""
+    print(f"governor: using {what}", file=sys.stderr)
 
 
 def cmd_db(settings: Settings, args) -> int:
     from governor.service import policies
     from governor.store.migrate import upgrade
 
+    svc = _services(settings)
     upgrade(settings.database_url)
-    version = policies.sync_file(_services(settings), settings.policy_path())
+    version = policies.sync_file(svc, settings.policy_path())
     print(f"database is up to date; active policy version {version}", file=sys.stderr)
     return 0
 
@@ -80,6 +111,7 @@ def cmd_token(settings: Settings, args) -> int:
     if not 0 < ttl <= settings.jwt_max_ttl_seconds:
         raise ConfigError(f"--ttl: must be 1..{settings.jwt_max_ttl_seconds} seconds (got {args.ttl[:20]!r})")
     auth = Authenticator(jwt_secret(settings), settings.jwt_issuer, settings.jwt_audience, 0)
+    say(secret_source(settings))
     print(auth.mint(args.sub, scopes, ttl, SystemClock().now()))
     return 0
 
@@ -96,6 +128,7 @@ def cmd_scheduler(settings: Settings, args) -> int:
     from governor import jobs
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    _json_logs(settings)
     jobs.run_scheduler(_services(settings))
     return 0
 
@@ -108,7 +141,9 @@ def cmd_serve(settings: Settings, args) -> int:
     from governor import create_app
 
     jwt_secret(settings)  # refuse a missing or weak secret before anything starts
+    say(secret_source(settings))
     metrics_dir = _multiprocess_metrics()
+    _json_logs(settings)  # after the metrics folder is set: it imports prometheus_client
     scheduler = None
     try:
         cmd_db(settings, args)
@@ -122,7 +157,9 @@ def cmd_serve(settings: Settings, args) -> int:
                                    # requests are logged by the app, as JSON with their request id
                                    "accesslog": None,
                                    # one control socket per host would be shared by every instance
-                                   "control_socket_disable": True}.items():
+                                   "control_socket_disable": True,
+                                   # gunicorn's own lines as JSON too, like the app's and the scheduler's
+                                   "logconfig_dict": GUNICORN_JSON_LOGS}.items():
                     if key in self.cfg.settings:
                         self.cfg.set(key, value)
 
@@ -141,6 +178,23 @@ def cmd_serve(settings: Settings, args) -> int:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+GUNICORN_JSON_LOGS = {
+    "version": 1, "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "governor.observability.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+                "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+}
+
+
+def _json_logs(settings: Settings) -> None:
+    """Long-running commands log JSON lines, APScheduler's included."""
+    from governor.observability import setup_logging
+
+    setup_logging(settings.log_level)
 
 
 def _multiprocess_metrics() -> str | None:

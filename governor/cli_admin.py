@@ -13,31 +13,47 @@ from governor.config import ConfigError, Settings
 MIN_RETENTION_DAYS = 183  # six months: records a regulator may ask for
 
 
-def add_parsers(sub) -> None:
-    audit = sub.add_parser("audit", help="verify, export or prune the audit log")
-    audit_cmd = audit.add_subparsers(dest="audit_command", required=True)
-    audit_cmd.add_parser("verify", help="check every hash chain; exit 1 when one is broken")
-    export = audit_cmd.add_parser("export", help="stream events as NDJSON or CSV to stdout")
+def add_parsers(sub, command) -> None:
+    audit = command(sub, "audit", "verify, export or prune the audit log", "The audit log.")
+    audit_cmd = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    command(audit_cmd, "verify", "check every hash chain; exit 1 when one is broken",
+            "Check every hash chain (edited, inserted, deleted or reordered events) in one snapshot; print "
+            '{"ok", "events_checked", "first_bad_event"?} and exit 1 when a chain is broken.')
+    export = command(audit_cmd, "export", "stream events as NDJSON or CSV to stdout",
+                     "Stream every matching event, oldest first, to stdout in constant memory: NDJSON (one event "
+                     "a line) or CSV (a header row, then one event a row).")
     export.add_argument("--format", choices=["ndjson", "csv"], default="ndjson")
     export.add_argument("--user-id")
     export.add_argument("--action")
     export.add_argument("--since", type=_time, help="ISO 8601 time with offset")
     export.add_argument("--until", type=_time, help="ISO 8601 time with offset")
-    prune = audit_cmd.add_parser("prune", help="apply retention now (events by chain prefix, usage rows)")
+    prune = command(audit_cmd, "prune", "apply retention now (events by chain prefix, usage rows)",
+                    "Remove audit events older than the retention by chain prefix, keeping each chain's "
+                    "checkpoint so that verification still holds, and usage rows older than theirs.")
     prune.add_argument("--retention-days", type=int, help="default: the audit_retention_days setting")
 
-    policy = sub.add_parser("policy", help="show, validate or activate a policy")
-    policy_cmd = policy.add_subparsers(dest="policy_command", required=True)
-    policy_cmd.add_parser("show", help="print the active policy as JSON")
-    for name, text in (("validate", "check a policy file without activating it"),
-                       ("activate", "activate a policy file as the next version")):
-        p = policy_cmd.add_parser(name, help=text)
-        p.add_argument("file", type=Path)
+    policy = command(sub, "policy", "show, validate or activate a policy", "Policies (docs/policies.md).")
+    policy_cmd = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    command(policy_cmd, "show", "print the active policy as JSON",
+            "Print the active policy version as JSON, with its version and who activated it when.")
+    for name, text, more in (
+            ("validate", "check a policy file without activating it",
+             "Check a policy TOML file; print a one-line summary, or the first problem and exit 2."),
+            ("activate", "activate a policy file as the next version",
+             "Validate a policy TOML file and activate it as the next version (audited as policy.activated); "
+             "running sessions follow it from their next heartbeat.")):
+        p = command(policy_cmd, name, text, more)
+        p.add_argument("file", type=Path, help="the policy's TOML file")
 
 
 def cmd_audit(settings: Settings, args, services) -> int:
     from governor.service import audit as audit_log
 
+    days = None
+    if args.audit_command == "prune":  # a refused argument before anything touches the database
+        days = settings.audit_retention_days if args.retention_days is None else args.retention_days
+        if days < MIN_RETENTION_DAYS:
+            raise ConfigError(f"--retention-days: at least {MIN_RETENTION_DAYS} days (six months)")
     svc = services(settings)
     if args.audit_command == "verify":
         result = audit_log.verify(svc)
@@ -54,9 +70,6 @@ def cmd_audit(settings: Settings, args, services) -> int:
             else:
                 sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
         return 0
-    days = settings.audit_retention_days if args.retention_days is None else args.retention_days
-    if days < MIN_RETENTION_DAYS:
-        raise ConfigError(f"--retention-days: at least {MIN_RETENTION_DAYS} days (six months)")
     removed = audit_log.prune(svc, days, settings.usage_retention_days, client="governor-cli")
     print(f"removed {removed} audit events older than {days} days")
     return 0

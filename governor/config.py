@@ -1,8 +1,15 @@
 """Configuration: config/defaults.toml, then a file named in GOVERNOR_CONFIG, then GOVERNOR_*
-environment variables, into one frozen Settings. Read when the app is built, never at import."""
+environment variables, into one frozen Settings. Read when the app is built, never at import.
+
+Relative paths (the SQLite file, the policy, the instance folder, GOVERNOR_CONFIG) are taken
+from one place, the Governor home: GOVERNOR_HOME, or else the project folder (the one holding
+config/defaults.toml). So a command run from another folder uses the same database and secret
+as the server, instead of quietly making a new instance/ where it stands."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
 import os
 import secrets
 import tomllib
@@ -13,6 +20,9 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_DIR / "config" / "defaults.toml"
 MIN_SECRET_BYTES = 32
+# GOVERNOR_* variables that are not settings but are read (GOVERNOR_TEST_* belong to the tests).
+OTHER_VARIABLES = ("GOVERNOR_CONFIG", "GOVERNOR_HOME")
+log = logging.getLogger("governor.config")
 
 
 class ConfigError(Exception):
@@ -53,18 +63,56 @@ class Settings:
         return resolve_path(self.policy)
 
 
-def resolve_path(name: str) -> Path:
-    """A relative path from the working directory if it exists there, else from the project."""
+def home(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder that relative paths are taken from: GOVERNOR_HOME, else the project folder."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("GOVERNOR_HOME") or PROJECT_DIR).absolute()
+
+
+def resolve_path(name: str, base: Path | None = None) -> Path:
+    """An absolute path as it is; a relative one from the Governor home."""
     path = Path(name)
-    if path.is_absolute() or path.exists():
-        return path
-    return PROJECT_DIR / path
+    return path if path.is_absolute() else (base or home()) / path
+
+
+def _anchored(settings: Settings, base: Path) -> Settings:
+    """Settings whose paths are absolute, taken from `base` where they were relative."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    database_url = settings.database_url
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_absolute():
+        database_url = url.set(database=str(resolve_path(url.database, base))).render_as_string(
+            hide_password=False)
+    policy = resolve_path(settings.policy, base)
+    if not policy.exists() and (PROJECT_DIR / settings.policy).exists():  # a pack shipped in config/policies
+        policy = PROJECT_DIR / settings.policy
+    return settings.replace(database_url=database_url, policy=str(policy),
+                            instance_dir=str(resolve_path(settings.instance_dir, base)))
+
+
+def warn_unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A GOVERNOR_* variable that Governor does not read is most likely a typo: say so, naming
+    the nearest known one (the setting keeps its default, which may be the wrong database)."""
+    known = ["GOVERNOR_" + key.upper() for key in _fields()] + list(OTHER_VARIABLES)
+    warnings = []
+    for name in sorted(environ):
+        if name.startswith("GOVERNOR_") and name not in known and not name.startswith("GOVERNOR_TEST_"):
+            near = difflib.get_close_matches(name.removeprefix("GOVERNOR_"),
+                                             [k.removeprefix("GOVERNOR_") for k in known], n=1, cutoff=0.6)
+            hint = f"did you mean GOVERNOR_{near[0]}?" if near else "see README, Configuration, for the known ones"
+            warnings.append(f"{name} is not a Governor setting and is ignored; {hint}")
+    for warning in warnings:
+        log.warning(warning)
+    return warnings
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     environ = os.environ if environ is None else environ
+    base = home(environ)
     values: dict[str, object] = {}
-    files = [DEFAULTS_FILE] + ([Path(environ["GOVERNOR_CONFIG"])] if environ.get("GOVERNOR_CONFIG") else [])
+    files = [DEFAULTS_FILE] + ([resolve_path(environ["GOVERNOR_CONFIG"], base)]
+                               if environ.get("GOVERNOR_CONFIG") else [])
     for file in files:
         try:
             with open(file, "rb") as f:
@@ -77,13 +125,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         name = "GOVERNOR_" + key.upper()
         if name in environ:
             values[key] = _typed(key, environ[name], name)
+    warn_unknown_variables(environ)
     settings = Settings(**values)
     if settings.env not in ("production", "development", "test"):
         raise ConfigError(f"GOVERNOR_ENV: {settings.env!r} is not production, development or test")
     _check_database_url(settings.database_url)
     if settings.audit_retention_days < 183:
         raise ConfigError("GOVERNOR_AUDIT_RETENTION_DAYS: at least 183 (six months of records)")
-    return settings
+    return _anchored(settings, base)
 
 
 def _check_database_url(url: str) -> None:
@@ -131,6 +180,13 @@ def _typed(key: str, value: object, where: str) -> object:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be text")
     return value
+
+
+def secret_source(settings: Settings) -> str:
+    """Where the token secret comes from, for a command to say (never the secret itself)."""
+    if settings.jwt_secret:
+        return "the secret in GOVERNOR_JWT_SECRET"
+    return f"the development secret in {Path(settings.instance_dir) / 'dev-secret'}"
 
 
 def jwt_secret(settings: Settings) -> str:

@@ -9,11 +9,22 @@ from flask import Blueprint, current_app, g, json, request
 from pydantic import Field, field_validator
 
 from governor.api.complaints import complaint_id, complaint_json, page_args
-from governor.api.schemas import Instant, Model, Text, body, date_arg, decision_json, iso, note, user_id
+from governor.api.schemas import (
+    Instant,
+    Model,
+    Text,
+    body,
+    date_arg,
+    decision_json,
+    iso,
+    note,
+    user_id,
+    verification_json,
+)
 from governor.auth import requires
 from governor.domain.policy import PolicyInvalid, _valid_zone
-from governor.errors import InvalidRequest, MalformedRequest
-from governor.service import admin, complaints, reports
+from governor.errors import InvalidRequest, MalformedRequest, NotFound
+from governor.service import admin, admin_users, complaints, reports
 from governor.service.audit import encode_cursor
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
@@ -75,6 +86,45 @@ def grant(uid: str):
 def _lock_json(st: admin.LockState) -> dict[str, Any]:
     return {"user_id": st.user_id, "locked": st.locked, "until": iso(st.until), "reason": st.reason,
             "decision": decision_json(st.decision)}
+
+
+def _grant_json(gr: admin_users.GrantView) -> dict[str, Any]:
+    return {"id": gr.id, "date": gr.date.isoformat(), "extra_minutes": gr.extra_minutes, "reason": gr.reason,
+            "client": gr.client, "created_at": iso(gr.created_at)}
+
+
+def _session_json(se: admin_users.SessionView) -> dict[str, Any]:
+    return {"session_id": se.id, "client": se.client, "started_at": iso(se.started_at),
+            "last_seen_at": iso(se.last_seen_at), "ends_at": iso(se.ends_at), "ended_at": iso(se.ended_at),
+            "end_reason": se.end_reason, "duration_seconds": se.duration_seconds}
+
+
+def user_json(o: admin_users.UserOverview) -> dict[str, Any]:
+    lock = o.lock
+    return {"user_id": o.user_id, "band": o.decision.band.value,
+            "verification": verification_json(o.verification, o.now),
+            "settings": {"timezone": o.timezone, "daily_limit_minutes": o.daily_limit_minutes},
+            "lock": {"locked": lock is not None, "until": iso(lock.until) if lock else None,
+                     "reason": lock.reason if lock else None},
+            "grants": [_grant_json(gr) for gr in o.grants],
+            "active_sessions": [_session_json(se) for se in o.active_sessions],
+            "decision": decision_json(o.decision)}
+
+
+@bp.get("/users/<uid>")
+@requires("admin")
+def get_user(uid: str):
+    return user_json(admin_users.overview(_svc(), user_id(uid)))
+
+
+@bp.delete("/users/<uid>/grants/<gid>")
+@requires("admin")
+def revoke_grant(uid: str, gid: str):
+    uid = user_id(uid)
+    if not (gid.isascii() and gid.isdigit() and len(gid) <= 18):
+        raise NotFound(f"no grant {gid[:40]!r}")
+    done = admin_users.revoke_grant(_svc(), uid, int(gid), g.principal.sub)
+    return {"user_id": uid, "revoked": _grant_json(done.grant), "decision": decision_json(done.decision)}
 
 
 @bp.put("/users/<uid>/lock")

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from governor.api.admin import ComplaintPatch, GrantIn, LockIn, SettingsIn, UnlockIn
 from governor.api.complaints import ComplaintIn
+from governor.api.dev import ClockIn
 from governor.api.schemas import AgeVerification, StartSession
 
 
@@ -55,8 +56,9 @@ class EndedOut(DecisionOut):
 
 
 class StatusVerificationOut(Out):
-    """A verification as a frontend sees it in a status: without the birth date."""
-    status: Literal["verified", "self_declared", "unverified"]
+    """A verification as a frontend sees it in a status: without the birth date. `expired` once
+    `expires_at` has passed (the band is then `unverified`)."""
+    status: Literal["verified", "self_declared", "unverified", "expired"]
     method: str | None
     provider: str | None
     assurance: str | None
@@ -110,6 +112,59 @@ class SettingsOut(Out):
     timezone: str | None
     daily_limit_minutes: int | None
     decision: DecisionOut
+
+
+class UserGrantOut(Out):
+    id: int
+    date: str
+    extra_minutes: int
+    reason: str | None
+    client: str
+    created_at: str
+
+
+class UserSessionOut(Out):
+    session_id: str
+    client: str
+    started_at: str
+    last_seen_at: str
+    ends_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+    duration_seconds: int
+
+
+class UserSettingsOut(Out):
+    timezone: str | None
+    daily_limit_minutes: int | None
+
+
+class UserLockOut(Out):
+    locked: bool
+    until: str | None
+    reason: str | None
+
+
+class UserOut(Out):
+    user_id: str
+    band: Literal["under_8", "age_8_15", "age_16_17", "adult", "unverified"]
+    verification: VerificationOut | None
+    settings: UserSettingsOut
+    lock: UserLockOut
+    grants: list[UserGrantOut]
+    active_sessions: list[UserSessionOut]
+    decision: DecisionOut
+
+
+class RevokedOut(Out):
+    user_id: str
+    revoked: UserGrantOut
+    decision: DecisionOut
+
+
+class ClockOut(Out):
+    now: str
+    offset_seconds: float
 
 
 class ErasedOut(Out):
@@ -208,7 +263,11 @@ ROUTES: list[tuple[str, str, str, tuple[str, ...], type | None, dict[int, type |
     ("put", "/v1/users/{user_id}/age-verification", "Store an age verification", ("age", "admin"),
      AgeVerification, {200: VerifiedOut}),
     ("get", "/v1/users/{user_id}/usage", "Use per local day", ("audit", "admin"), None, {200: UsageOut}),
+    ("get", "/v1/admin/users/{user_id}", "A user: verification, settings, lock, grants, active sessions",
+     ("admin",), None, {200: UserOut, 404: ProblemOut}),
     ("post", "/v1/admin/users/{user_id}/grants", "Extra minutes for a day", ("admin",), GrantIn, {201: GrantOut}),
+    ("delete", "/v1/admin/users/{user_id}/grants/{grant_id}", "Revoke a grant", ("admin",), None,
+     {200: RevokedOut, 404: ProblemOut}),
     ("put", "/v1/admin/users/{user_id}/lock", "Lock", ("admin",), LockIn, {200: LockOut}),
     ("delete", "/v1/admin/users/{user_id}/lock", "Unlock", ("admin",), UnlockIn, {200: LockOut}),
     ("put", "/v1/admin/users/{user_id}/settings", "Per-user settings", ("admin",), SettingsIn, {200: SettingsOut}),
@@ -225,6 +284,10 @@ ROUTES: list[tuple[str, str, str, tuple[str, ...], type | None, dict[int, type |
     ("get", "/v1/admin/reports/daily", "The day's aggregate for a regulator", ("admin",), None, {200: None}),
     ("get", "/v1/audit/events", "The audit log (json, ndjson or csv)", ("audit",), None, {200: EventsPage}),
     ("get", "/v1/audit/verify", "Verify every hash chain", ("audit",), None, {200: VerifyOut}),
+    ("put", "/v1/dev/clock", "Development only (404 otherwise): set the server's clock", ("admin",), ClockIn,
+     {200: ClockOut, 404: ProblemOut}),
+    ("delete", "/v1/dev/clock", "Development only (404 otherwise): back to the real time", ("admin",), None,
+     {200: ClockOut, 404: ProblemOut}),
     ("get", "/healthz", "Liveness", (), None, {200: None}),
     ("get", "/readyz", "Readiness: the database answers", (), None, {200: None, 503: None}),
     ("get", "/metrics", "Prometheus metrics", (), None, {200: None}),

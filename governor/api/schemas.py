@@ -110,19 +110,19 @@ def iso(t: datetime | None) -> str | None:
 def decision_json(d: Decision) -> dict[str, Any]:
     return {
         "user_id": d.user_id, "allowed": d.allowed, "reason": d.reason.value, "band": d.band.value,
-        "used_today_seconds": int(d.used_today.total_seconds()),
-        "remaining_seconds": None if d.remaining is None else int(d.remaining.total_seconds()),
+        "used_today_seconds": d.used_today_seconds, "remaining_seconds": d.remaining_seconds,
         "ends_at": iso(d.ends_at), "retry_at": iso(d.retry_at),
         "warnings": [{"type": w.type, "seconds_left": w.seconds_left} for w in d.warnings],
         "policy": {"name": d.policy_name, "version": d.policy_version},
     }
 
 
-def verification_json(v: Verification | None) -> dict[str, Any] | None:
+def verification_json(v: Verification | None, now: datetime) -> dict[str, Any] | None:
+    """The verification as of `now`: `status` reads `expired` once `expires_at` has passed."""
     if v is None:
         return None
     # The stored instants, in UTC, as a read gives them back (not as the request spelled them).
-    return {"status": v.status, "birth_date": v.birth_date and v.birth_date.isoformat(), "method": v.method,
+    return {"status": v.status_at(now), "birth_date": v.birth_date and v.birth_date.isoformat(), "method": v.method,
             "provider": v.provider, "assurance": v.assurance, "expires_at": iso(_utc(v.expires_at)),
             "verified_at": iso(_utc(v.verified_at))}
 

@@ -25,7 +25,7 @@ def status(uid: str):
     st = sessions.status(_svc(), user_id(uid))
     count_decision("status", st.decision)
     out = decision_json(st.decision)
-    verification = verification_json(st.facts.verification)
+    verification = verification_json(st.facts.verification, _svc().clock.now())
     if verification is not None:  # a frontend needs the status, not the birth date
         verification.pop("birth_date")
     out.update(verification=verification, active_sessions=st.active_sessions)
@@ -38,7 +38,8 @@ def age_verification(uid: str):
     uid = user_id(uid)
     req = body(AgeVerification)
     done = users.set_verification(_svc(), uid, req.to_domain(), g.principal.sub)
-    out = {"user_id": done.user_id, **verification_json(done.verification), "band": done.band.value}
+    out = {"user_id": done.user_id, **verification_json(done.verification, _svc().clock.now()),
+           "band": done.band.value}
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -44,6 +45,11 @@ class Verification:
     assurance: str | None = None
     expires_at: datetime | None = None
     verified_at: datetime | None = None
+
+    def status_at(self, now: datetime) -> str:
+        """The status as a reader should see it at `now`: `expired` once `expires_at` has passed
+        (the band is then `unverified`), else the stored status."""
+        return "expired" if self.expires_at is not None and self.expires_at <= now else self.status
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,18 @@ class Decision:
     policy_version: int
     outlook: Outlook | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def used_today_seconds(self) -> int:
+        """Whole seconds used (floored)."""
+        return math.floor(self.used_today.total_seconds())
+
+    @property
+    def remaining_seconds(self) -> int | None:
+        """Whole seconds left, rounded up: limits are whole minutes, so used (floored) and
+        remaining (ceiled) add up to the allowance exactly, and a decision that allows a start
+        never says 0 seconds remain."""
+        return None if self.remaining is None else math.ceil(self.remaining.total_seconds())
+
 
 def band_of(verification: Verification | None, today: date, now: datetime) -> Band:
     """The band a verification gives on the local date `today`. Expired counts as unverified;
@@ -112,7 +130,7 @@ def band_of(verification: Verification | None, today: date, now: datetime) -> Ba
     v = verification
     if v is None or v.status == "unverified" or v.birth_date is None:
         return Band.UNVERIFIED
-    if v.expires_at is not None and v.expires_at <= now:
+    if v.status_at(now) == "expired":
         return Band.UNVERIFIED
     b = v.birth_date
     age = today.year - b.year - ((today.month, today.day) < (b.month, b.day))

@@ -9,6 +9,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from governor.clock import FakeClock, SystemClock
 from governor.config import PROJECT_DIR
 from governor.store.tables import AuditEvent, ChatSession, PolicyVersion
 from tests.conftest import DEFAULT_POLICY, SECRET, settings_for
+from tests.e2e.conftest import free_port
 
 GOVERNOR = str(PROJECT_DIR / ".venv" / "bin" / "governor")
 TIMEOUT = 60
@@ -46,10 +48,11 @@ def governor(*args: str, cwd: Path, timeout: float = TIMEOUT, **env: str) -> sub
 
 
 def one_line(done: subprocess.CompletedProcess) -> str:
-    """The refusal: status 2, nothing on stdout, one line on stderr."""
+    """The refusal: status 2, nothing on stdout, one line on stderr (after those that say which
+    database and secret the command uses, when it got that far)."""
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
     assert done.stdout == ""
-    lines = done.stderr.splitlines()
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("governor: using ")]
     assert len(lines) == 1 and lines[0].startswith("governor: "), done.stderr
     return lines[0]
 
@@ -84,7 +87,8 @@ def test_token_prints_a_jwt_alone_that_carries_the_scopes(tmp_path, sqlite_env):
                     **sqlite_env)
     assert done.returncode == 0, done.stderr
     token = done.stdout.removesuffix("\n")
-    assert done.stdout == token + "\n" and len(token.split(".")) == 3 and done.stderr == ""
+    assert done.stdout == token + "\n" and len(token.split(".")) == 3
+    assert done.stderr == "governor: using the secret in GOVERNOR_JWT_SECRET\n"  # says which, never the secret
     claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="governor", issuer="governor",
                         options={"require": ["exp", "iat", "sub", "scope"]})
     assert claims["sub"] == "chat-web" and claims["scope"].split() == ["sessions", "age"]
@@ -202,11 +206,45 @@ def test_development_generates_a_secret_once_and_tokens_use_it(tmp_path):
         assert jwt.decode(done.stdout.strip(), secret, algorithms=["HS256"], audience="governor")["sub"] == "dev"
 
 
-def test_development_keeps_its_secret_in_the_working_directorys_instance_folder(tmp_path):
-    done = governor("token", "--sub", "dev", "--scope", "sessions", cwd=tmp_path, GOVERNOR_ENV="development")
+def test_a_command_run_elsewhere_uses_the_homes_instance_folder_and_says_so(tmp_path):
+    """Run from another folder, the command uses GOVERNOR_HOME's instance/ (by default the project
+    folder's), creates nothing where it stands, and names the database and secret on stderr."""
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir(), elsewhere.mkdir()
+    env = {"GOVERNOR_ENV": "development", "GOVERNOR_HOME": str(home)}
+    done = governor("token", "--sub", "dev", "--scope", "sessions", cwd=elsewhere, **env)
     assert done.returncode == 0, done.stderr
-    secret = (tmp_path / "instance" / "dev-secret").read_text().strip()
+    secret = (home / "instance" / "dev-secret").read_text().strip()
     assert jwt.decode(done.stdout.strip(), secret, algorithms=["HS256"], audience="governor")["sub"] == "dev"
+    assert done.stderr == f"governor: using the development secret in {home / 'instance' / 'dev-secret'}\n"
+    done = governor("db", "upgrade", cwd=elsewhere, **env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == f"governor: using database sqlite:///{home / 'instance' / 'governor.db'}"
+    assert (home / "instance" / "governor.db").exists() and list(elsewhere.iterdir()) == []
+
+
+def test_an_unknown_governor_variable_is_named_with_the_nearest_known_one(tmp_path, sqlite_env):
+    done = governor("token", "--sub", "a", "--scope", "admin", cwd=tmp_path, GOVERNOR_DATABSE_URL="sqlite:///x.db",
+                    GOVERNOR_FROBNICATE="1", **sqlite_env)
+    assert done.returncode == 0 and done.stdout.count(".") == 2, done.stderr
+    assert "GOVERNOR_DATABSE_URL is not a Governor setting and is ignored; did you mean GOVERNOR_DATABASE_URL?" \
+        in done.stderr
+    assert "GOVERNOR_FROBNICATE is not a Governor setting and is ignored; see README" in done.stderr
+
+
+@pytest.mark.parametrize("words, says", [
+    (["db", "upgrade"], "Apply every pending Alembic migration"),
+    (["audit", "verify"], "Check every hash chain"),
+    (["audit", "export"], "Stream every matching event"),
+    (["audit", "prune"], "Remove audit events older than the retention"),
+    (["policy", "activate"], "activate it as the next version"),
+    (["token"], "TOKEN=$(governor token"),
+    (["serve"], "Apply pending migrations"),
+])
+def test_each_subcommand_has_its_own_help(tmp_path, words, says):
+    done = governor(*words, "--help", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith(f"usage: governor {' '.join(words)} ")
+    assert says in " ".join(done.stdout.split()), done.stdout
 
 
 @pytest.mark.parametrize("command, name, value, says", [
@@ -232,7 +270,9 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path):
     for command in (["sweep"], ["db", "upgrade"]):
         done = governor(*command, cwd=tmp_path, timeout=30, **env)
         assert done.returncode == 1 and done.stdout == "", done
-        assert done.stderr.splitlines() == [done.stderr.strip()] and "database error:" in done.stderr, done.stderr
+        assert done.stderr.splitlines() == ["governor: using database postgresql+psycopg://nobody@127.0.0.1:1/none",
+                                            done.stderr.splitlines()[1]], done.stderr
+        assert done.stderr.splitlines()[1].startswith("governor: database error:"), done.stderr
 
 
 # -- sweep --------------------------------------------------------------------------------------
@@ -300,3 +340,59 @@ def test_audit_verify_checks_the_chains_and_fails_on_an_edit(tmp_path, db_url):
     assert broken.returncode == 1, broken.stderr
     out = json.loads(broken.stdout)
     assert out["ok"] is False and out["first_bad_event"]["id"] == victim
+
+
+def test_the_scheduler_logs_json_lines_apschedulers_included(tmp_path, sqlite_env):
+    """Every line the scheduler process writes is a JSON object, APScheduler's own lines too."""
+    assert governor("db", "upgrade", cwd=tmp_path, **sqlite_env).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_")}
+    env.update(sqlite_env, GOVERNOR_SWEEP_INTERVAL_SECONDS="1")
+    proc = subprocess.Popen([GOVERNOR, "scheduler"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+    lines = []
+    guard = threading.Timer(TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))  # never hang the suite
+    guard.start()
+    try:
+        for line in proc.stderr:  # APScheduler logs each run of the sweep job at INFO
+            lines.append(line)
+            if "apscheduler" in line and "executed successfully" in line:
+                break
+    finally:
+        guard.cancel()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+    records = [json.loads(line) for line in lines if not line.startswith("governor: using ")]
+    assert any(r["logger"].startswith("apscheduler") for r in records), lines
+    assert {"ts", "level", "logger", "msg"} <= set(records[-1])
+
+
+def test_serve_logs_json_lines_gunicorns_and_the_schedulers_included(tmp_path, sqlite_env):
+    """Apart from the lines that name the database and secret, `governor serve` writes JSON lines:
+    gunicorn's own, the app's, and the scheduler child's (APScheduler's included)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_")}
+    env.update(sqlite_env, GOVERNOR_SWEEP_INTERVAL_SECONDS="1", GOVERNOR_BIND=f"127.0.0.1:{free_port()}",
+               GOVERNOR_WORKERS="1")
+    proc = subprocess.Popen([GOVERNOR, "serve"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
+    lines = []
+    guard = threading.Timer(TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    guard.start()
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            if "apscheduler" in line and "executed successfully" in line:
+                break
+    finally:
+        guard.cancel()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+    plain = [line for line in lines if line.startswith(("governor: using ", "database is up to date"))]
+    records = [json.loads(line) for line in lines if line not in plain]
+    loggers = {r["logger"] for r in records}
+    assert "gunicorn.error" in loggers and any(name.startswith("apscheduler") for name in loggers), lines
