@@ -5,14 +5,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import Blueprint, current_app, g, json, request
+from flask import Blueprint, current_app, g, request
 from pydantic import Field, field_validator
 
 from governor.api.complaints import complaint_id, complaint_json, page_args
-from governor.api.schemas import Instant, Model, Text, body, date_arg, decision_json, iso, note, user_id
+from governor.api.schemas import (
+    Instant,
+    Model,
+    Text,
+    body,
+    date_arg,
+    decision_json,
+    iso,
+    json_body,
+    note,
+    optional_body,
+    user_id,
+)
 from governor.auth import requires
 from governor.domain.policy import PolicyInvalid, _valid_zone
-from governor.errors import InvalidRequest, MalformedRequest
+from governor.errors import InvalidRequest
 from governor.service import admin, complaints, reports
 from governor.service.audit import encode_cursor
 
@@ -58,11 +70,6 @@ class ComplaintPatch(Model):
     resolution: note(2000) | None = None
 
 
-def _optional_body(model):
-    raw = request.get_data(cache=False)
-    return model.model_validate_json(raw) if raw.strip() else model()
-
-
 @bp.post("/users/<uid>/grants")
 @requires("admin")
 def grant(uid: str):
@@ -80,14 +87,14 @@ def _lock_json(st: admin.LockState) -> dict[str, Any]:
 @bp.put("/users/<uid>/lock")
 @requires("admin")
 def lock(uid: str):
-    req = _optional_body(LockIn)
+    req = optional_body(LockIn)
     return _lock_json(admin.lock(_svc(), user_id(uid), req.until, req.reason, g.principal.sub))
 
 
 @bp.delete("/users/<uid>/lock")
 @requires("admin")
 def unlock(uid: str):
-    req = _optional_body(UnlockIn)
+    req = optional_body(UnlockIn)
     return _lock_json(admin.unlock(_svc(), user_id(uid), req.reason, g.principal.sub))
 
 
@@ -120,7 +127,9 @@ def get_policy():
 @bp.put("/policy")
 @requires("admin")
 def put_policy():
-    doc = body_json_object()
+    doc = json_body()
+    if not isinstance(doc, dict):
+        raise InvalidRequest("the body must be a JSON object (a policy document)")
     for key in READ_ONLY_POLICY_FIELDS:
         doc.pop(key, None)
     try:
@@ -140,7 +149,7 @@ def policy_versions():
 @bp.get("/complaints")
 @requires("admin")
 def list_complaints():
-    status = request.args.get("status") or None
+    status = request.args.get("status")
     if status is not None and status not in complaints.STATUSES:
         raise InvalidRequest(f"status: one of {', '.join(complaints.STATUSES)}")
     after, limit = page_args()
@@ -162,12 +171,3 @@ def patch_complaint(cid: str):
 def daily_report():
     return reports.daily(_svc(), date_arg("date", request.args.get("date")))
 
-
-def body_json_object() -> dict[str, Any]:
-    try:
-        doc = json.loads(request.get_data(cache=False) or b"")
-    except ValueError:
-        raise MalformedRequest("the body must be a JSON object") from None
-    if not isinstance(doc, dict):
-        raise InvalidRequest("the body must be a JSON object (a policy document)")
-    return doc

@@ -26,8 +26,8 @@ def _svc():
 @requires("audit")
 def events():
     args = request.args
-    uid = user_id(args["user_id"]) if args.get("user_id") else None
-    action = args.get("action") or None
+    uid = user_id(args["user_id"]) if "user_id" in args else None
+    action = args.get("action")
     if action is not None and not ACTION.fullmatch(action):
         raise InvalidRequest("action: an event action such as session.started",
                              errors=[{"field": "action", "message": "not an action"}])
