@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 from pydantic import Field, field_validator
 
 from governor.api.complaints import complaint_id, complaint_json, page_args
@@ -20,6 +20,7 @@ from governor.api.schemas import (
     json_body,
     note,
     optional_body,
+    query,
     user_id,
 )
 from governor.auth import requires
@@ -149,10 +150,11 @@ def policy_versions():
 @bp.get("/complaints")
 @requires("admin")
 def list_complaints():
-    status = request.args.get("status")
+    args = query("status", "cursor", "limit")
+    status = args.get("status")
     if status is not None and status not in complaints.STATUSES:
         raise InvalidRequest(f"status: one of {', '.join(complaints.STATUSES)}")
-    after, limit = page_args()
+    after, limit = page_args(args)
     items, more = complaints.listing(_svc(), status, after, limit)
     return {"complaints": [complaint_json(c) for c in items],
             "next_cursor": encode_cursor(items[-1].cursor) if more and items else None}
@@ -169,5 +171,5 @@ def patch_complaint(cid: str):
 @bp.get("/reports/daily")
 @requires("admin")
 def daily_report():
-    return reports.daily(_svc(), date_arg("date", request.args.get("date")))
+    return reports.daily(_svc(), date_arg("date", query("date").get("date")))
 

@@ -171,6 +171,16 @@ def _utc(t: datetime | None) -> datetime | None:
     return None if t is None else t.astimezone(timezone.utc)
 
 
+def query(*names: str) -> dict[str, str]:
+    """The query parameters, when they are among `names` and each given once: a typo or a second
+    value is a 422, not silently ignored."""
+    for name, values in request.args.lists():
+        if name not in names or len(values) > 1:
+            problem = "unknown parameter" if name not in names else "given more than once"
+            raise InvalidRequest(f"{name[:40]}: {problem}", errors=[{"field": name[:40], "message": problem}])
+    return request.args.to_dict()
+
+
 def instant_arg(name: str, value: str | None) -> datetime | None:
     """A query parameter holding an RFC 3339 time with its offset (1970-2200); absent is None,
     empty is invalid, as for every parameter."""
