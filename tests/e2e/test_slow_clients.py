@@ -73,3 +73,18 @@ def test_errors_that_gunicorn_answers_are_problems(served, request_bytes, status
     assert headers["content-type"] == "application/problem+json" and headers["x-content-type-options"] == "nosniff"
     problem = json.loads(body)
     assert problem["status"] == status and problem["type"].startswith("urn:governor:problem:") and problem["title"]
+
+
+def test_a_chunked_body_over_the_cap_is_a_413_problem(served):
+    from governor.auth import Authenticator
+    from governor.clock import SystemClock
+    from tests.conftest import SECRET
+
+    token = Authenticator(SECRET, "governor", "governor", 0).mint("fe", ["sessions"], 600, SystemClock().now())
+    chunk = b'{"user_id": "' + b"a" * 100_000 + b'"}'
+    request = (b"POST /v1/sessions HTTP/1.1\r\nHost: g\r\nConnection: close\r\nContent-Type: application/json\r\n"
+               b"Authorization: Bearer " + token.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n0\r\n\r\n")
+    code, headers, body = raw(served, request)
+    assert code == 413 and headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 413 and headers["cache-control"] == "no-store"
