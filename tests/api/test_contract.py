@@ -6,6 +6,7 @@ invalid data refused, and auth enforced. Bounded and derandomized, so it is the 
 time and takes well under a minute."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -22,7 +23,8 @@ CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conform
           "response_schema_conformance", "negative_data_rejection", "ignored_auth"]
 CONFIG = {
     "seed": 8,
-    "generation": {"max-examples": 12, "deterministic": True},
+    # GOVERNOR_CONTRACT_EXAMPLES=200 for a deeper (slower) run than the one `make test` makes
+    "generation": {"max-examples": int(os.environ.get("GOVERNOR_CONTRACT_EXAMPLES", "12")), "deterministic": True},
     "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True},
                "stateful": {"enabled": False}},
     "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS},

@@ -144,6 +144,7 @@ def test_csv_export_neutralises_formula_cells(client, token):
 def test_logs_hold_no_token_secret_or_birth_date(client, token, caplog):
     fe, age = token("sessions"), token("age")
     forged = jwt.encode({"sub": "x"}, "another-secret-0123456789abcdef0123456789", algorithm="HS256")
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # every statement, with its parameters if shown
     with caplog.at_level(logging.DEBUG):
         client.put("/v1/users/kid/age-verification", headers=age,
                    json={"status": "verified", "birth_date": "2013-07-19"})
@@ -153,7 +154,7 @@ def test_logs_hold_no_token_secret_or_birth_date(client, token, caplog):
         client.get("/v1/users/kid/status", headers={"Authorization": f"Bearer {forged}"})
         client.get("/v1/users/kid/status", headers={"Authorization": "Bearer " + fe["Authorization"][7:] + "x"})
     text = "\n".join(caplog.text.splitlines() + [str(getattr(r, "fields", "")) for r in caplog.records])
-    assert caplog.records  # something was logged, and none of it is secret
+    assert "governor.http" in {r.name for r in caplog.records} and "INSERT INTO" in text  # logged, but
     for secret in (SECRET, fe["Authorization"][7:], age["Authorization"][7:], forged, "2013-07-19", "1899-07-19"):
         assert secret not in text
 
