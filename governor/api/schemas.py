@@ -86,10 +86,11 @@ def raw_body() -> bytes:
     """The request body, read once; its nesting checked (the size is Flask's MAX_CONTENT_LENGTH,
     for chunked bodies too)."""
     raw = request.get_data(cache=False)
-    if request.content_length is None and raw:
-        # A chunked body stops at the cap without an error; reading on past it raises the 413.
-        request.stream.read(1)
-    check_depth(raw)
+    if raw:
+        if request.content_length is None:
+            # A chunked body stops at the cap without an error; reading on past it raises the 413.
+            request.stream.read(1)
+        check_depth(raw)
     return raw
 
 

@@ -22,7 +22,7 @@ from tests.conftest import SECRET, settings_for, shanghai
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "negative_data_rejection", "ignored_auth"]
 CONFIG = {
-    "seed": 8,
+    "seed": int(os.environ.get("GOVERNOR_CONTRACT_SEED", "8")),
     # GOVERNOR_CONTRACT_EXAMPLES=200 for a deeper (slower) run than the one `make test` makes
     "generation": {"max-examples": int(os.environ.get("GOVERNOR_CONTRACT_EXAMPLES", "12")), "deterministic": True},
     "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True},
