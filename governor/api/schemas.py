@@ -114,9 +114,9 @@ def body(model: type[Model]) -> Any:
 
 
 def optional_body(model: type[Model]) -> Any:
-    """As `body`, but no body at all means the model's defaults."""
+    """As `body`, but no body at all (zero bytes) means the model's defaults."""
     raw = raw_body()
-    return model.model_validate_json(raw) if raw.strip() else model()
+    return model.model_validate_json(raw) if raw else model()
 
 
 def json_body() -> Any:
@@ -128,9 +128,10 @@ def json_body() -> Any:
 
 
 def no_body() -> None:
-    """Nothing, or an empty JSON object however it is spaced; malformed JSON is a 400 as elsewhere."""
+    """Nothing (zero bytes), or an empty JSON object however it is spaced; anything else that is
+    not JSON (whitespace alone included) is a 400 as elsewhere."""
     raw = raw_body()
-    if not raw.strip():
+    if not raw:
         return
     try:
         value = json.loads(raw)

@@ -48,6 +48,16 @@ def test_json_nested_too_deeply_is_a_422_wherever_a_body_is_read(client, token, 
     assert "nested" in assert_problem(r, 422, "validation-error")["detail"]
 
 
+@pytest.mark.parametrize("scope,method,path", [
+    ("sessions", "post", "/v1/sessions/s_x/heartbeat"),
+    ("admin", "put", "/v1/admin/users/kid/lock"),
+    ("admin", "delete", "/v1/admin/users/kid/lock"),
+])
+def test_an_optional_body_is_nothing_or_json_and_whitespace_is_neither(client, token, scope, method, path):
+    assert_problem(getattr(client, method)(path, data=b"\n", headers=token(scope)), 400, "malformed-request")
+    assert getattr(client, method)(path, data=b"", headers=token(scope)).status_code in (200, 404)
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting(client, token):
     text = "[" * (MAX_JSON_DEPTH * 3)
     r = client.post("/v1/complaints", json={"user_id": "kid", "category": "other", "text": text},
