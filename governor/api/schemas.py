@@ -25,7 +25,7 @@ USER_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 UserId = Annotated[str, StringConstraints(pattern=USER_ID.pattern)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # text with line breaks, no other controls
-INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$"
+INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"  # RFC 3339
 MAX_JSON_DEPTH = 32  # far more than any request needs; deeper nesting is refused before parsing
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
