@@ -30,7 +30,8 @@ CURSOR = {"type": "string", "description": "the `next_cursor` of the previous pa
 EMPTY_OBJECT = {"type": "object", "maxProperties": 0}
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 STATUS_TEXT = {200: "OK", 201: "Created", 400: "The body is not JSON", 401: "No valid bearer token",
-               403: "The token's scopes do not allow this", 404: "Not found", 409: "Conflict",
+               403: "The token's scopes do not allow this", 404: "Not found",
+               408: "The body stopped arriving (the server's read timeout)", 409: "Conflict",
                413: "The body is larger than the service takes", 422: "The request is not valid",
                429: "Too many requests from this client; see Retry-After",
                503: "The database cannot be reached; see Retry-After"}
@@ -120,7 +121,7 @@ def _responses(op: Op) -> dict[int, Any]:
     if "user_id" in params or op.query:
         out[422] = m.ProblemOut
     if op.body is not None:
-        out.update({400: m.ProblemOut, 413: m.ProblemOut, 422: m.ProblemOut})
+        out.update({400: m.ProblemOut, 408: m.ProblemOut, 413: m.ProblemOut, 422: m.ProblemOut})
     return {**out, **op.responses}
 
 

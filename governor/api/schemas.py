@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from werkzeug.exceptions import ClientDisconnected, RequestTimeout
 
 from governor.domain.engine import Decision, Verification
 from governor.errors import InvalidRequest, MalformedRequest
@@ -85,11 +86,16 @@ class AgeVerification(Model):
 def raw_body() -> bytes:
     """The request body, read once; its nesting checked (the size is Flask's MAX_CONTENT_LENGTH,
     for chunked bodies too)."""
-    raw = request.get_data(cache=False)
-    if raw:
-        if request.content_length is None:
+    try:
+        raw = request.get_data(cache=False)
+        if raw and request.content_length is None:
             # A chunked body stops at the cap without an error; reading on past it raises the 413.
             request.stream.read(1)
+    except ClientDisconnected as e:  # Werkzeug's answer to any read error, the server's timeout included
+        if isinstance(e.__context__, TimeoutError):
+            raise RequestTimeout("the body stopped arriving before it was complete") from None
+        raise
+    if raw:
         check_depth(raw)
     return raw
 

@@ -88,3 +88,20 @@ def test_a_chunked_body_over_the_cap_is_a_413_problem(served):
     code, headers, body = raw(served, request)
     assert code == 413 and headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 413 and headers["cache-control"] == "no-store"
+
+
+def test_a_body_that_stops_arriving_is_a_408_problem(served):
+    from governor.auth import Authenticator
+    from governor.clock import SystemClock
+    from tests.conftest import SECRET
+
+    token = Authenticator(SECRET, "governor", "governor", 0).mint("fe", ["sessions"], 600, SystemClock().now())
+    with socket.create_connection(("127.0.0.1", served), timeout=10) as s:
+        s.sendall(b"POST /v1/sessions HTTP/1.1\r\nHost: g\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
+                  b"Authorization: Bearer " + token.encode() + b'\r\n\r\n{"user_id": ')
+        answer = b""
+        while chunk := s.recv(65536):  # the server answers after its read timeout (2 s here)
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408") and b"application/problem+json" in head
+    assert json.loads(body)["status"] == 408
