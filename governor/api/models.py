@@ -206,6 +206,11 @@ class ProblemOut(BaseModel):
     errors: list[ProblemError] | None = None
 
 
+class SessionEndedOut(ProblemOut):
+    """The 409 of a heartbeat to an ended session: why it ended."""
+    end_reason: str
+
+
 class StatusOk(Out):
     status: str
 

@@ -56,7 +56,7 @@ OPS = [
        responses={201: m.StartedOut, 403: {JSON: m.DecisionOut, PROBLEM: m.ProblemOut}}),
     Op("post", "/v1/sessions/{session_id}/heartbeat", "heartbeat", "sessions", "Accrue and decide again",
        ("sessions",), body=EMPTY_OBJECT, body_required=False,
-       responses={200: m.HeartbeatOut, 404: m.ProblemOut, 409: m.ProblemOut}),
+       responses={200: m.HeartbeatOut, 404: m.ProblemOut, 409: {PROBLEM: m.SessionEndedOut}}),
     Op("post", "/v1/sessions/{session_id}/end", "endSession", "sessions", "End a session (idempotent)",
        ("sessions",), body=EMPTY_OBJECT, body_required=False, responses={200: m.EndedOut, 404: m.ProblemOut}),
     Op("get", "/v1/users/{user_id}/status", "getStatus", "users", "The decision for a start now", ("sessions",),

@@ -219,3 +219,11 @@ def test_the_policy_schema_takes_every_shipped_policy_and_every_rule():
             doc = tomllib.load(f)
         doc["holidays"] = [str(d) for d in doc.get("holidays", [])]
         oa.PolicyIn.model_validate(doc)
+
+
+def test_the_session_ended_problem_fits_its_model(client, token):
+    fe = token("sessions")
+    sid = client.post("/v1/sessions", json={"user_id": "kid"}, headers=fe).json["session_id"]
+    client.post(f"/v1/sessions/{sid}/end", headers=fe)
+    r = client.post(f"/v1/sessions/{sid}/heartbeat", headers=fe)
+    assert r.status_code == 409 and oa.SessionEndedOut.model_validate(r.json).end_reason == "client"
