@@ -66,8 +66,8 @@ def test_brackets_inside_strings_do_not_count_as_nesting(client, token):
 
 
 @pytest.mark.parametrize("query", ["since=2026-12-02T07:00:00", "until=2026-12-02T07:00:00",
-                                   "since=20261202T070000%2B0800", "since=2026-12-02T07:00Z", "since=", "user_id=", "action=",
-                                   "format=xml", "limit=5&limit=6", "sine=2026-12-02T07:00:00Z"])
+                                   "since=20261202T070000%2B0800", "since=2026-12-02T07:00Z", "since=",
+                                   "user_id=", "action=", "format=xml", "limit=5&limit=6", "sine=2026-12-02T07:00:00Z"])
 def test_audit_listing_refuses_naive_malformed_unknown_or_repeated_parameters(client, token, query):
     assert_problem(client.get(f"/v1/audit/events?{query}", headers=token("audit")), 422, "validation-error")
 
