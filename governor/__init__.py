@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
     from flask import Flask
 
-    from governor.api import admin, audit, complaints, dev, ops, problems, sessions, users
+    from governor.api import admin, audit, complaints, dev, guards, ops, problems, sessions, users
     from governor.auth import Authenticator
     from governor.console import bp as console
     from governor.domain.policy import load_policy_file
@@ -38,9 +38,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["governor"] = Services(Database(settings.database_url), clock, settings)
     app.extensions["governor.auth"] = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience,
                                                     settings.jwt_leeway_seconds, settings.jwt_max_ttl_seconds)
+    app.extensions["governor.limits"] = guards.RateLimiter(settings.rate_limits())
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, dev.bp, console):
         app.register_blueprint(bp)
     problems.register(app)
+    guards.register(app)
     instrument(app, lambda: _count_active(app.extensions["governor"]))
     return app
 

@@ -62,6 +62,8 @@ class Authenticator:
         if not isinstance(sub, str) or not sub or len(sub) > 128 or not sub.isprintable() \
                 or not isinstance(scope, str):
             raise Unauthorized("invalid token: 'sub' and 'scope' must be non-empty text")
+        if not all(type(claims[c]) in (int, float) for c in ("exp", "iat")):  # PyJWT takes "123" too
+            raise Unauthorized("invalid token: 'exp' and 'iat' must be numbers")
         if claims["exp"] - claims["iat"] > self.max_ttl:
             raise Unauthorized(f"invalid token: it lives longer than {self.max_ttl} seconds")
         return Principal(sub, frozenset(scope.split())), float(claims["exp"])
@@ -78,8 +80,10 @@ def requires(*any_of: str):
         @functools.wraps(view)
         def checked(*args, **kwargs):
             principal = current_app.extensions["governor.auth"].verify(request.headers.get("Authorization"))
-            if not principal.scopes.intersection(any_of):
+            scope = next((s for s in any_of if s in principal.scopes), None)
+            if scope is None:
                 raise Forbidden(f"this needs the scope {' or '.join(repr(s) for s in any_of)}")
+            current_app.extensions["governor.limits"].hit(scope, principal.sub)
             g.principal = principal
             return view(*args, **kwargs)
         return checked

@@ -136,9 +136,8 @@ def cmd_scheduler(settings: Settings, args) -> int:
 def cmd_serve(settings: Settings, args) -> int:
     """Migrate, then run gunicorn in this process; the scheduler runs as one child process,
     never inside the web workers."""
-    from gunicorn.app.base import BaseApplication
-
     from governor import create_app
+    from governor.server import Server
 
     jwt_secret(settings)  # refuse a missing or weak secret before anything starts
     say(secret_source(settings))
@@ -150,23 +149,7 @@ def cmd_serve(settings: Settings, args) -> int:
         if settings.scheduler:
             scheduler = subprocess.Popen([sys.executable, "-m", "governor.cli", "scheduler"], env=os.environ.copy())
 
-        class Server(BaseApplication):
-            def load_config(self):
-                for key, value in {"bind": settings.bind, "workers": settings.workers, "threads": settings.threads,
-                                   "loglevel": settings.log_level, "graceful_timeout": 10,
-                                   # requests are logged by the app, as JSON with their request id
-                                   "accesslog": None,
-                                   # one control socket per host would be shared by every instance
-                                   "control_socket_disable": True,
-                                   # gunicorn's own lines as JSON too, like the app's and the scheduler's
-                                   "logconfig_dict": GUNICORN_JSON_LOGS}.items():
-                    if key in self.cfg.settings:
-                        self.cfg.set(key, value)
-
-            def load(self):
-                return create_app(settings)
-
-        Server().run()
+        Server(settings, create_app, {"logconfig_dict": GUNICORN_JSON_LOGS}).run()
     finally:
         if scheduler is not None:
             scheduler.terminate()

@@ -46,7 +46,12 @@ class Settings:
     sweep_interval_seconds: int = 30
     bind: str = "127.0.0.1:8000"
     workers: int = 2
-    threads: int = 1
+    threads: int = 4
+    request_timeout_seconds: int = 15
+    rate_limit_sessions_per_minute: int = 120000
+    rate_limit_age_per_minute: int = 12000
+    rate_limit_admin_per_minute: int = 6000
+    rate_limit_audit_per_minute: int = 6000
     log_level: str = "info"
     audit_retention_days: int = 1095
     usage_retention_days: int = 1095
@@ -58,6 +63,11 @@ class Settings:
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def rate_limits(self) -> dict[str, int]:
+        """Requests a minute per client, by scope (0: no limit)."""
+        return {scope: getattr(self, f"rate_limit_{scope}_per_minute")
+                for scope in ("sessions", "age", "admin", "audit")}
 
     def policy_path(self) -> Path:
         return resolve_path(self.policy)

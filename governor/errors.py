@@ -50,5 +50,13 @@ class SessionEnded(Problem):
     status, type, title = 409, "session-ended", "The session has ended"
 
 
+class TooManyRequests(Problem):
+    status, type, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class Unavailable(Problem):
     status, type, title = 503, "unavailable", "The service is temporarily unavailable"

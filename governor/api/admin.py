@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import Blueprint, current_app, g, json, request
+from flask import Blueprint, current_app, g
 from pydantic import Field, field_validator
 
 from governor.api.complaints import complaint_id, complaint_json, page_args
@@ -17,13 +17,16 @@ from governor.api.schemas import (
     date_arg,
     decision_json,
     iso,
+    json_body,
     note,
+    optional_body,
+    query,
     user_id,
     verification_json,
 )
 from governor.auth import requires
 from governor.domain.policy import PolicyInvalid, _valid_zone
-from governor.errors import InvalidRequest, MalformedRequest, NotFound
+from governor.errors import InvalidRequest, NotFound
 from governor.service import admin, admin_users, complaints, reports
 from governor.service.audit import encode_cursor
 
@@ -67,11 +70,6 @@ class ComplaintPatch(Model):
     status: Literal["open", "assigned", "resolved", "rejected"] | None = None
     assignee: Text | None = None
     resolution: note(2000) | None = None
-
-
-def _optional_body(model):
-    raw = request.get_data(cache=False)
-    return model.model_validate_json(raw) if raw.strip() else model()
 
 
 @bp.post("/users/<uid>/grants")
@@ -130,14 +128,14 @@ def revoke_grant(uid: str, gid: str):
 @bp.put("/users/<uid>/lock")
 @requires("admin")
 def lock(uid: str):
-    req = _optional_body(LockIn)
+    req = optional_body(LockIn)
     return _lock_json(admin.lock(_svc(), user_id(uid), req.until, req.reason, g.principal.sub))
 
 
 @bp.delete("/users/<uid>/lock")
 @requires("admin")
 def unlock(uid: str):
-    req = _optional_body(UnlockIn)
+    req = optional_body(UnlockIn)
     return _lock_json(admin.unlock(_svc(), user_id(uid), req.reason, g.principal.sub))
 
 
@@ -170,7 +168,9 @@ def get_policy():
 @bp.put("/policy")
 @requires("admin")
 def put_policy():
-    doc = body_json_object()
+    doc = json_body()
+    if not isinstance(doc, dict):
+        raise InvalidRequest("the body must be a JSON object (a policy document)")
     for key in READ_ONLY_POLICY_FIELDS:
         doc.pop(key, None)
     try:
@@ -190,10 +190,11 @@ def policy_versions():
 @bp.get("/complaints")
 @requires("admin")
 def list_complaints():
-    status = request.args.get("status") or None
+    args = query("status", "cursor", "limit")
+    status = args.get("status")
     if status is not None and status not in complaints.STATUSES:
         raise InvalidRequest(f"status: one of {', '.join(complaints.STATUSES)}")
-    after, limit = page_args()
+    after, limit = page_args(args)
     items, more = complaints.listing(_svc(), status, after, limit)
     return {"complaints": [complaint_json(c) for c in items],
             "next_cursor": encode_cursor(items[-1].cursor) if more and items else None}
@@ -210,14 +211,5 @@ def patch_complaint(cid: str):
 @bp.get("/reports/daily")
 @requires("admin")
 def daily_report():
-    return reports.daily(_svc(), date_arg("date", request.args.get("date")))
+    return reports.daily(_svc(), date_arg("date", query("date").get("date")))
 
-
-def body_json_object() -> dict[str, Any]:
-    try:
-        doc = json.loads(request.get_data(cache=False) or b"")
-    except ValueError:
-        raise MalformedRequest("the body must be a JSON object") from None
-    if not isinstance(doc, dict):
-        raise InvalidRequest("the body must be a JSON object (a policy document)")
-    return doc

@@ -6,10 +6,10 @@ import io
 import json
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
 from governor.api.complaints import page_args
-from governor.api.schemas import instant_arg, user_id
+from governor.api.schemas import instant_arg, query, user_id
 from governor.auth import requires
 from governor.errors import InvalidRequest
 from governor.service import audit as audit_log
@@ -25,9 +25,9 @@ def _svc():
 @bp.get("/events")
 @requires("audit")
 def events():
-    args = request.args
-    uid = user_id(args["user_id"]) if args.get("user_id") else None
-    action = args.get("action") or None
+    args = query("user_id", "action", "since", "until", "cursor", "limit", "format")
+    uid = user_id(args["user_id"]) if "user_id" in args else None
+    action = args.get("action")
     if action is not None and not ACTION.fullmatch(action):
         raise InvalidRequest("action: an event action such as session.started",
                              errors=[{"field": "action", "message": "not an action"}])
@@ -42,7 +42,7 @@ def events():
                         headers={"Content-Disposition": "attachment; filename=audit-events.csv"})
     if fmt != "json":
         raise InvalidRequest("format: json, ndjson or csv", errors=[{"field": "format", "message": "unknown"}])
-    after, limit = page_args()
+    after, limit = page_args(args)
     page = audit_log.page(_svc(), f, after, limit)
     return {"events": page.events, "next_cursor": page.next_cursor}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 
 from governor.api.schemas import Model, UserId, body, iso, note
 from governor.auth import requires
@@ -30,13 +30,13 @@ def complaint_json(c: complaints.ComplaintView) -> dict[str, Any]:
             "updated_at": iso(c.updated_at), "closed_at": iso(c.closed_at)}
 
 
-def page_args() -> tuple[int, int]:
+def page_args(args: dict[str, str]) -> tuple[int, int]:
     """(after, limit) from ?cursor= and ?limit= (1..500, default 100)."""
-    raw = request.args.get("limit", "100")
+    raw = args.get("limit", "100")
     if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise InvalidRequest(f"limit: a whole number from 1 to {MAX_PAGE}",
                              errors=[{"field": "limit", "message": "out of range"}])
-    return decode_cursor(request.args.get("cursor")), int(raw)
+    return decode_cursor(args.get("cursor")), int(raw)
 
 
 @bp.post("")

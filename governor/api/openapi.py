@@ -1,331 +1,183 @@
-"""The OpenAPI 3.1 document, generated from the pydantic request models the views validate with
-and the response models below (tests validate real answers against them, so neither drifts)."""
+"""The OpenAPI 3.1 document, generated once per process from the request models the views
+validate with, the answer models in `models.py`, and the same patterns and bounds the views
+check query parameters with. Schemathesis (tests/api/test_contract.py) holds the running app to
+it: every status, media type and body an operation can answer is listed here."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from governor.api import models as m
 from governor.api.admin import ComplaintPatch, GrantIn, LockIn, SettingsIn, UnlockIn
-from governor.api.complaints import ComplaintIn
+from governor.api.audit import ACTION
+from governor.api.complaints import COMPLAINT_ID, MAX_PAGE, ComplaintIn
 from governor.api.dev import ClockIn
-from governor.api.schemas import AgeVerification, StartSession
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WarningOut(Out):
-    type: Literal["time_running_out", "break_soon", "rest_reminder"]
-    seconds_left: int | None
-
-
-class PolicyRef(Out):
-    name: str
-    version: int
-
-
-class DecisionOut(Out):
-    user_id: str
-    allowed: bool
-    reason: Literal["ok", "daily_limit_reached", "weekly_limit_reached", "curfew", "cooldown", "locked",
-                    "verification_required", "too_many_sessions"]
-    band: Literal["under_8", "age_8_15", "age_16_17", "adult", "unverified"]
-    used_today_seconds: int
-    remaining_seconds: int | None
-    ends_at: str | None
-    retry_at: str | None
-    warnings: list[WarningOut]
-    policy: PolicyRef
-
-
-class StartedOut(DecisionOut):
-    session_id: str
-    heartbeat_interval_seconds: int
-
-
-class HeartbeatOut(DecisionOut):
-    session_id: str
-
-
-class EndedOut(DecisionOut):
-    session_id: str
-    duration_seconds: int
-    end_reason: str
-
-
-class StatusVerificationOut(Out):
-    """A verification as a frontend sees it in a status: without the birth date. `expired` once
-    `expires_at` has passed (the band is then `unverified`)."""
-    status: Literal["verified", "self_declared", "unverified", "expired"]
-    method: str | None
-    provider: str | None
-    assurance: str | None
-    expires_at: str | None
-    verified_at: str | None
-
-
-class VerificationOut(StatusVerificationOut):
-    birth_date: str | None
-
-
-class StatusOut(DecisionOut):
-    verification: StatusVerificationOut | None
-    active_sessions: int
-
-
-class VerifiedOut(VerificationOut):
-    user_id: str
-    band: str
-
-
-class DayOut(Out):
-    date: str
-    seconds: int
-    sessions: int
-
-
-class UsageOut(Out):
-    user_id: str
-    days: list[DayOut]
-
-
-class GrantOut(Out):
-    user_id: str
-    date: str
-    extra_minutes: int
-    reason: str | None
-    decision: DecisionOut
-
-
-class LockOut(Out):
-    user_id: str
-    locked: bool
-    until: str | None
-    reason: str | None
-    decision: DecisionOut
-
-
-class SettingsOut(Out):
-    user_id: str
-    timezone: str | None
-    daily_limit_minutes: int | None
-    decision: DecisionOut
-
-
-class UserGrantOut(Out):
-    id: int
-    date: str
-    extra_minutes: int
-    reason: str | None
-    client: str
-    created_at: str
-
-
-class UserSessionOut(Out):
-    session_id: str
-    client: str
-    started_at: str
-    last_seen_at: str
-    ends_at: str | None
-    ended_at: str | None
-    end_reason: str | None
-    duration_seconds: int
-
-
-class UserSettingsOut(Out):
-    timezone: str | None
-    daily_limit_minutes: int | None
-
-
-class UserLockOut(Out):
-    locked: bool
-    until: str | None
-    reason: str | None
-
-
-class UserOut(Out):
-    user_id: str
-    band: Literal["under_8", "age_8_15", "age_16_17", "adult", "unverified"]
-    verification: VerificationOut | None
-    settings: UserSettingsOut
-    lock: UserLockOut
-    grants: list[UserGrantOut]
-    active_sessions: list[UserSessionOut]
-    decision: DecisionOut
-
-
-class RevokedOut(Out):
-    user_id: str
-    revoked: UserGrantOut
-    decision: DecisionOut
-
-
-class ClockOut(Out):
-    now: str
-    offset_seconds: float
-
-
-class ErasedOut(Out):
-    user_id: str
-    erased: bool
-    audit_events_kept: int
-
-
-class ComplaintOut(Out):
-    id: str
-    user_id: str
-    category: str
-    text: str
-    status: Literal["open", "assigned", "resolved", "rejected"]
-    assignee: str | None
-    resolution: str | None
-    created_at: str
-    updated_at: str
-    closed_at: str | None
-
-
-class ComplaintStatusOut(Out):
-    id: str
-    category: str
-    status: Literal["open", "assigned", "resolved", "rejected"]
-    resolution: str | None
-    created_at: str
-    updated_at: str
-    closed_at: str | None
-
-
-class ComplaintsPage(Out):
-    complaints: list[ComplaintOut]
-    next_cursor: str | None
-
-
-class EventOut(Out):
-    id: int
-    at: str
-    chain: str
-    seq: int
-    user_id: str | None
-    client: str
-    action: str
-    reason: str | None
-    policy: dict[str, Any]
-    data: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-
-class EventsPage(Out):
-    events: list[EventOut]
-    next_cursor: str | None
-
-
-class BadEventOut(Out):
-    id: int | None
-    chain: str
-    seq: int
-    problem: str
-
-
-class VerifyOut(Out):
-    ok: bool
-    events_checked: int
-    first_bad_event: BadEventOut | None = None
-
-
-class PolicyVersionOut(Out):
-    version: int
-    name: str
-    activated_at: str | None
-    activated_by: str
-    source: str
-
-
-class PolicyVersionsOut(Out):
-    versions: list[PolicyVersionOut]
-
-
-class ProblemOut(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-
-
-ROUTES: list[tuple[str, str, str, tuple[str, ...], type | None, dict[int, type | None]]] = [
-    ("post", "/v1/sessions", "Admission", ("sessions",), StartSession, {201: StartedOut, 403: DecisionOut}),
-    ("post", "/v1/sessions/{session_id}/heartbeat", "Accrue and decide again", ("sessions",), None,
-     {200: HeartbeatOut, 404: ProblemOut, 409: ProblemOut}),
-    ("post", "/v1/sessions/{session_id}/end", "End a session (idempotent)", ("sessions",), None,
-     {200: EndedOut, 404: ProblemOut}),
-    ("get", "/v1/users/{user_id}/status", "The decision for a start now", ("sessions",), None, {200: StatusOut}),
-    ("put", "/v1/users/{user_id}/age-verification", "Store an age verification", ("age", "admin"),
-     AgeVerification, {200: VerifiedOut}),
-    ("get", "/v1/users/{user_id}/usage", "Use per local day", ("audit", "admin"), None, {200: UsageOut}),
-    ("get", "/v1/admin/users/{user_id}", "A user: verification, settings, lock, grants, active sessions",
-     ("admin",), None, {200: UserOut, 404: ProblemOut}),
-    ("post", "/v1/admin/users/{user_id}/grants", "Extra minutes for a day", ("admin",), GrantIn, {201: GrantOut}),
-    ("delete", "/v1/admin/users/{user_id}/grants/{grant_id}", "Revoke a grant", ("admin",), None,
-     {200: RevokedOut, 404: ProblemOut}),
-    ("put", "/v1/admin/users/{user_id}/lock", "Lock", ("admin",), LockIn, {200: LockOut}),
-    ("delete", "/v1/admin/users/{user_id}/lock", "Unlock", ("admin",), UnlockIn, {200: LockOut}),
-    ("put", "/v1/admin/users/{user_id}/settings", "Per-user settings", ("admin",), SettingsIn, {200: SettingsOut}),
-    ("delete", "/v1/admin/users/{user_id}", "Erase a user", ("admin",), None, {200: ErasedOut, 404: ProblemOut}),
-    ("get", "/v1/admin/policy", "The active policy", ("admin",), None, {200: None}),
-    ("put", "/v1/admin/policy", "Activate a new policy version", ("admin",), None, {200: None, 422: ProblemOut}),
-    ("get", "/v1/admin/policy/versions", "Every policy version", ("admin",), None, {200: PolicyVersionsOut}),
-    ("post", "/v1/complaints", "File a complaint", ("sessions",), ComplaintIn, {201: ComplaintOut}),
-    ("get", "/v1/complaints/{complaint_id}", "A complaint's status", ("sessions",), None,
-     {200: ComplaintStatusOut, 404: ProblemOut}),
-    ("get", "/v1/admin/complaints", "Complaints, paged", ("admin",), None, {200: ComplaintsPage}),
-    ("patch", "/v1/admin/complaints/{complaint_id}", "Assign or resolve", ("admin",), ComplaintPatch,
-     {200: ComplaintOut, 409: ProblemOut}),
-    ("get", "/v1/admin/reports/daily", "The day's aggregate for a regulator", ("admin",), None, {200: None}),
-    ("get", "/v1/audit/events", "The audit log (json, ndjson or csv)", ("audit",), None, {200: EventsPage}),
-    ("get", "/v1/audit/verify", "Verify every hash chain", ("audit",), None, {200: VerifyOut}),
-    ("put", "/v1/dev/clock", "Development only (404 otherwise): set the server's clock", ("admin",), ClockIn,
-     {200: ClockOut, 404: ProblemOut}),
-    ("delete", "/v1/dev/clock", "Development only (404 otherwise): back to the real time", ("admin",), None,
-     {200: ClockOut, 404: ProblemOut}),
-    ("get", "/healthz", "Liveness", (), None, {200: None}),
-    ("get", "/readyz", "Readiness: the database answers", (), None, {200: None, 503: None}),
-    ("get", "/metrics", "Prometheus metrics", (), None, {200: None}),
-    ("get", "/openapi.json", "This document", (), None, {200: None}),
+from governor.api.schemas import INSTANT_PATTERN, USER_ID, AgeVerification, StartSession
+from governor.api.sessions import SESSION_ID
+from governor.service.complaints import STATUSES
+
+JSON, PROBLEM, NDJSON, CSV = "application/json", "application/problem+json", "application/x-ndjson", "text/csv"
+DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+INSTANT = {"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}
+PATH_PARAMS = {
+    "user_id": {"type": "string", "pattern": USER_ID.pattern},
+    "session_id": {"type": "string", "pattern": f"^{SESSION_ID.pattern}$"},
+    "complaint_id": {"type": "string", "pattern": f"^{COMPLAINT_ID.pattern}$"},
+    "grant_id": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
+}
+LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100}
+CURSOR = {"type": "string", "description": "the `next_cursor` of the previous page"}
+EMPTY_OBJECT = {"type": "object", "maxProperties": 0}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+STATUS_TEXT = {200: "OK", 201: "Created", 400: "The body is not JSON", 401: "No valid bearer token",
+               403: "The token's scopes do not allow this", 404: "Not found",
+               408: "The body stopped arriving (the server's read timeout)", 409: "Conflict",
+               413: "The body is larger than the service takes", 422: "The request is not valid",
+               429: "Too many requests from this client; see Retry-After",
+               503: "The database cannot be reached; see Retry-After"}
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str
+    operation_id: str
+    tag: str
+    summary: str
+    scopes: tuple[str, ...]
+    responses: dict[int, Any]  # status -> a model, {media type: model or schema}, or None
+    body: type[BaseModel] | dict | None = None
+    body_required: bool = True
+    query: dict[str, dict] = field(default_factory=dict)
+
+
+OPS = [
+    Op("post", "/v1/sessions", "startSession", "sessions", "Admission", ("sessions",), body=StartSession,
+       responses={201: m.StartedOut, 403: {JSON: m.DecisionOut, PROBLEM: m.ProblemOut}}),
+    Op("post", "/v1/sessions/{session_id}/heartbeat", "heartbeat", "sessions", "Accrue and decide again",
+       ("sessions",), body=EMPTY_OBJECT, body_required=False,
+       responses={200: m.HeartbeatOut, 404: m.ProblemOut, 409: {PROBLEM: m.SessionEndedOut}}),
+    Op("post", "/v1/sessions/{session_id}/end", "endSession", "sessions", "End a session (idempotent)",
+       ("sessions",), body=EMPTY_OBJECT, body_required=False, responses={200: m.EndedOut, 404: m.ProblemOut}),
+    Op("get", "/v1/users/{user_id}/status", "getStatus", "users", "The decision for a start now", ("sessions",),
+       responses={200: m.StatusOut}),
+    Op("put", "/v1/users/{user_id}/age-verification", "setAgeVerification", "users", "Store an age verification",
+       ("age", "admin"), body=AgeVerification, responses={200: m.VerifiedOut}),
+    Op("get", "/v1/users/{user_id}/usage", "getUsage", "users", "Use per local day (default the last 7 days)",
+       ("audit", "admin"), query={"from": DATE, "to": DATE}, responses={200: m.UsageOut}),
+    Op("get", "/v1/admin/users/{user_id}", "getUser", "admin",
+       "A user: verification, settings, lock, grants, active sessions", ("admin",),
+       responses={200: m.UserOut, 404: m.ProblemOut}),
+    Op("post", "/v1/admin/users/{user_id}/grants", "addGrant", "admin", "Extra minutes for a day", ("admin",),
+       body=GrantIn, responses={201: m.GrantOut}),
+    Op("delete", "/v1/admin/users/{user_id}/grants/{grant_id}", "revokeGrant", "admin", "Revoke a grant",
+       ("admin",), responses={200: m.RevokedOut, 404: m.ProblemOut}),
+    Op("put", "/v1/admin/users/{user_id}/lock", "lockUser", "admin", "Lock (no body: until unlocked)", ("admin",),
+       body=LockIn, body_required=False, responses={200: m.LockOut}),
+    Op("delete", "/v1/admin/users/{user_id}/lock", "unlockUser", "admin", "Unlock", ("admin",), body=UnlockIn,
+       body_required=False, responses={200: m.LockOut}),
+    Op("put", "/v1/admin/users/{user_id}/settings", "changeSettings", "admin", "Per-user settings", ("admin",),
+       body=SettingsIn, responses={200: m.SettingsOut}),
+    Op("delete", "/v1/admin/users/{user_id}", "eraseUser", "admin", "Erase a user", ("admin",),
+       responses={200: m.ErasedOut, 404: m.ProblemOut}),
+    Op("get", "/v1/admin/policy", "getPolicy", "admin", "The active policy", ("admin",),
+       responses={200: m.PolicyOut}),
+    Op("put", "/v1/admin/policy", "activatePolicy", "admin", "Activate a new policy version", ("admin",),
+       body=m.PolicyIn, responses={200: m.PolicyOut}),
+    Op("get", "/v1/admin/policy/versions", "listPolicyVersions", "admin", "Every policy version", ("admin",),
+       responses={200: m.PolicyVersionsOut}),
+    Op("post", "/v1/complaints", "fileComplaint", "complaints", "File a complaint", ("sessions",),
+       body=ComplaintIn, responses={201: m.ComplaintOut}),
+    Op("get", "/v1/complaints/{complaint_id}", "getComplaint", "complaints", "A complaint's status", ("sessions",),
+       responses={200: m.ComplaintStatusOut, 404: m.ProblemOut}),
+    Op("get", "/v1/admin/complaints", "listComplaints", "admin", "Complaints, paged", ("admin",),
+       query={"status": {"type": "string", "enum": list(STATUSES)}, "cursor": CURSOR, "limit": LIMIT},
+       responses={200: m.ComplaintsPage}),
+    Op("patch", "/v1/admin/complaints/{complaint_id}", "updateComplaint", "admin", "Assign or resolve", ("admin",),
+       body=ComplaintPatch, responses={200: m.ComplaintOut, 404: m.ProblemOut, 409: m.ProblemOut}),
+    Op("get", "/v1/admin/reports/daily", "dailyReport", "admin", "The day's aggregate for a regulator",
+       ("admin",), query={"date": DATE}, responses={200: m.ReportOut}),
+    Op("get", "/v1/audit/events", "listAuditEvents", "audit", "The audit log: a page (json), or every matching "
+       "event streamed (ndjson, csv)", ("audit",),
+       query={"user_id": {"type": "string", "pattern": USER_ID.pattern},
+              "action": {"type": "string", "pattern": f"^{ACTION.pattern}$"},
+              "since": INSTANT, "until": INSTANT, "cursor": CURSOR, "limit": LIMIT,
+              "format": {"type": "string", "enum": ["json", "ndjson", "csv"], "default": "json"}},
+       responses={200: {JSON: m.EventsPage, NDJSON: {"type": "string"}, CSV: {"type": "string"}}}),
+    Op("get", "/v1/audit/verify", "verifyAuditLog", "audit", "Verify every hash chain", ("audit",),
+       responses={200: m.VerifyOut}),
+    Op("put", "/v1/dev/clock", "setDevClock", "dev", "Development only (404 otherwise): set the server's clock",
+       ("admin",), body=ClockIn, responses={200: m.ClockOut, 404: m.ProblemOut}),
+    Op("delete", "/v1/dev/clock", "resetDevClock", "dev", "Development only (404 otherwise): back to the real "
+       "time", ("admin",), responses={200: m.ClockOut, 404: m.ProblemOut}),
+    Op("get", "/healthz", "healthz", "ops", "Liveness", (), responses={200: m.StatusOk}),
+    Op("get", "/readyz", "readyz", "ops", "Readiness: the database answers", (),
+       responses={200: m.StatusOk, 503: m.NotReady}),
+    Op("get", "/metrics", "metrics", "ops", "Prometheus metrics", (),
+       responses={200: {"text/plain": {"type": "string"}}}),
+    Op("get", "/openapi.json", "openapi", "ops", "This document", (), responses={200: {JSON: {"type": "object"}}}),
 ]
+
+
+def _responses(op: Op) -> dict[int, Any]:
+    """The statuses every operation of its kind can answer, added to its own."""
+    out: dict[int, Any] = {}
+    params = [p.strip("{}") for p in op.path.split("/") if p.startswith("{")]
+    if op.scopes:
+        out.update({401: m.ProblemOut, 403: m.ProblemOut, 429: m.ProblemOut, 503: m.ProblemOut})
+    if params:  # a value that cannot be a route's segment (a `/`, an empty one) matches no route
+        out[404] = m.ProblemOut
+    if "user_id" in params or op.query:
+        out[422] = m.ProblemOut
+    if op.body is not None:
+        out.update({400: m.ProblemOut, 408: m.ProblemOut, 413: m.ProblemOut, 422: m.ProblemOut})
+    return {**out, **op.responses}
 
 
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
 
-    def ref(model: type[BaseModel]) -> dict[str, str]:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+    def schema(model: type[BaseModel] | dict) -> dict[str, Any]:
+        if isinstance(model, dict):
+            return model
+        doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(doc.pop("$defs", {}))
+        schemas[model.__name__] = doc
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
+    def content(spec: Any) -> dict[str, Any]:
+        if not isinstance(spec, dict) or not all("/" in k for k in spec):
+            spec = {PROBLEM if spec is m.ProblemOut else JSON: spec}
+        return {kind: {"schema": schema(model)} for kind, model in spec.items()}
+
     paths: dict[str, Any] = {}
-    for method, path, summary, scopes, request_model, responses in ROUTES:
-        op: dict[str, Any] = {"summary": summary, "responses": {}}
-        params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+    for op in OPS:
+        doc: dict[str, Any] = {"operationId": op.operation_id, "tags": [op.tag], "summary": op.summary,
+                               "responses": {}}
+        params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": PATH_PARAMS[p.strip("{}")]}
+                  for p in op.path.split("/") if p.startswith("{")]
+        params += [{"name": name, "in": "query", "required": False, "schema": s} for name, s in op.query.items()]
         if params:
-            op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                                for p in params]
-        if scopes:
-            op["security"] = [{"bearer": [s]} for s in scopes]
-            responses = {**responses, 401: ProblemOut, 403: responses.get(403, ProblemOut)}
-        if request_model is not None:
-            op["requestBody"] = {"required": method != "delete",
-                                 "content": {"application/json": {"schema": ref(request_model)}}}
-            responses = {**responses, 422: ProblemOut}
-        for status, model in sorted(responses.items()):
-            kind = "application/problem+json" if model is ProblemOut else "application/json"
-            op["responses"][str(status)] = {"description": str(status)} | (
-                {"content": {kind: {"schema": ref(model)}}} if model is not None else {})
-        paths.setdefault(path, {})[method] = op
+            doc["parameters"] = params
+        if op.scopes:
+            doc["security"] = [{"bearer": [s]} for s in op.scopes]
+        if op.body is not None:
+            doc["requestBody"] = {"required": op.body_required, "content": {JSON: {"schema": schema(op.body)}}}
+        for status, spec in sorted(_responses(op).items()):
+            answer: dict[str, Any] = {"description": STATUS_TEXT.get(status, str(status))}
+            if spec is not None:
+                answer["content"] = content(spec)
+            if status in (429, 503):
+                answer["headers"] = RETRY_AFTER
+            doc["responses"][str(status)] = answer
+        paths.setdefault(op.path, {})[op.method] = doc
     return {"openapi": "3.1.0",
             "info": {"title": "Governor", "version": "1",
-                     "description": "Minor-protection usage governor for generative-AI chat services."},
+                     "description": "Minor-protection usage governor for generative-AI chat services. "
+                                    "Errors are RFC 9457 problems (application/problem+json)."},
+            "tags": [{"name": t} for t in dict.fromkeys(op.tag for op in OPS)],
             "paths": paths,
             "components": {"schemas": schemas,
                            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

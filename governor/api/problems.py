@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from governor.errors import PROBLEM_BASE, InvalidRequest, MalformedRequest, Problem, Unavailable
+from governor.errors import PROBLEM_BASE, InvalidRequest, MalformedRequest, Problem, TooManyRequests, Unavailable
 from governor.store.database import DatabaseUnavailable
 
 log = logging.getLogger("governor.api")
@@ -33,6 +33,8 @@ def register(app: Flask) -> None:
     def _problem(e: Problem):
         # A 401 must say which scheme to use (RFC 9110 section 11.6.1, RFC 6750 section 3).
         headers = {"WWW-Authenticate": 'Bearer realm="governor"'} if e.status == 401 else None
+        if isinstance(e, TooManyRequests):
+            headers = {"Retry-After": str(e.retry_after)}
         return problem_response(e.body(), e.status, headers)
 
     @app.errorhandler(ValidationError)

@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from werkzeug.exceptions import ClientDisconnected, RequestTimeout
 
 from governor.domain.engine import Decision, Verification
 from governor.errors import InvalidRequest, MalformedRequest
@@ -25,6 +26,10 @@ USER_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 UserId = Annotated[str, StringConstraints(pattern=USER_ID.pattern)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # text with line breaks, no other controls
+INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"  # RFC 3339
+MAX_JSON_DEPTH = 32  # far more than any request needs; deeper nesting is refused before parsing
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
 FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LAST_INSTANT = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
@@ -78,15 +83,61 @@ class AgeVerification(Model):
                             provider=self.provider, assurance=self.assurance, expires_at=self.expires_at)
 
 
+def raw_body() -> bytes:
+    """The request body, read once; its nesting checked (the size is Flask's MAX_CONTENT_LENGTH,
+    for chunked bodies too)."""
+    try:
+        raw = request.get_data(cache=False)
+        if raw and request.content_length is None:
+            # A chunked body stops at the cap without an error; reading on past it raises the 413.
+            request.stream.read(1)
+    except ClientDisconnected as e:  # Werkzeug's answer to any read error, the server's timeout included
+        if isinstance(e.__context__, TimeoutError):
+            raise RequestTimeout("the body stopped arriving before it was complete") from None
+        raise
+    if raw:
+        check_depth(raw)
+    return raw
+
+
+def check_depth(raw: bytes) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH (a parser's recursion is not a client's to
+    exhaust). Counting brackets is enough for almost every body; only one with more brackets
+    than the limit is scanned, outside its strings."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for m in _BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
+        depth += 1 if m[0] in b"[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidRequest(f"the body is nested deeper than {MAX_JSON_DEPTH} levels",
+                                 errors=[{"field": "(body)", "message": "nested too deeply"}])
+
+
 def body(model: type[Model]) -> Any:
     """The request body validated by `model` (malformed JSON is a 400, the rest a 422)."""
-    return model.model_validate_json(request.get_data(cache=False) or b"")
+    return model.model_validate_json(raw_body() or b"")
+
+
+def optional_body(model: type[Model]) -> Any:
+    """As `body`, but no body at all (zero bytes) means the model's defaults."""
+    raw = raw_body()
+    return model.model_validate_json(raw) if raw else model()
+
+
+def json_body() -> Any:
+    """The body as plain JSON (for documents that the domain validates)."""
+    try:
+        return json.loads(raw_body() or b"")
+    except ValueError:
+        raise MalformedRequest("the body must be a JSON object") from None
 
 
 def no_body() -> None:
-    """Nothing, or an empty JSON object however it is spaced; malformed JSON is a 400 as elsewhere."""
-    raw = request.get_data(cache=False)
-    if not raw.strip():
+    """Nothing (zero bytes), or an empty JSON object however it is spaced; anything else that is
+    not JSON (whitespace alone included) is a 400 as elsewhere."""
+    raw = raw_body()
+    if not raw:
         return
     try:
         value = json.loads(raw)
@@ -131,14 +182,25 @@ def _utc(t: datetime | None) -> datetime | None:
     return None if t is None else t.astimezone(timezone.utc)
 
 
+def query(*names: str) -> dict[str, str]:
+    """The query parameters, when they are among `names` and each given once: a typo or a second
+    value is a 422, not silently ignored."""
+    for name, values in request.args.lists():
+        if name not in names or len(values) > 1:
+            problem = "unknown parameter" if name not in names else "given more than once"
+            raise InvalidRequest(f"{name[:40]}: {problem}", errors=[{"field": name[:40], "message": problem}])
+    return request.args.to_dict()
+
+
 def instant_arg(name: str, value: str | None) -> datetime | None:
-    """A query parameter holding an ISO 8601 time with its offset (1970-2200)."""
-    if not value:
+    """A query parameter holding an RFC 3339 time with its offset (1970-2200); absent is None,
+    empty is invalid, as for every parameter."""
+    if value is None:
         return None
     try:
-        t = bounded(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        if t.tzinfo is None:
+        if not re.fullmatch(INSTANT_PATTERN, value, re.ASCII):  # RFC 3339: with its offset, never naive
             raise ValueError
+        t = bounded(datetime.fromisoformat(value.upper().replace("Z", "+00:00")))
     except ValueError:
         raise InvalidRequest(f"{name}: an ISO 8601 time with its offset, e.g. 2026-12-02T07:00:00+08:00",
                              errors=[{"field": name, "message": "not a time with an offset"}]) from None
@@ -147,10 +209,10 @@ def instant_arg(name: str, value: str | None) -> datetime | None:
 
 def date_arg(name: str, value: str | None) -> date | None:
     """A query parameter holding a date, YYYY-MM-DD, from 1900 to 2200."""
-    if not value:
+    if value is None:
         return None
     try:
-        if len(value) != 10:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):  # not the week dates fromisoformat takes
             raise ValueError
         d = date.fromisoformat(value)
         if not date(1900, 1, 1) <= d <= date(2200, 1, 1):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 
-from governor.api.schemas import AgeVerification, body, date_arg, decision_json, user_id, verification_json
+from governor.api.schemas import AgeVerification, body, date_arg, decision_json, query, user_id, verification_json
 from governor.auth import requires
 from governor.errors import InvalidRequest
 from governor.observability import count_decision
@@ -47,7 +47,8 @@ def age_verification(uid: str):
 @requires("audit", "admin")
 def usage(uid: str):
     uid = user_id(uid)
-    first, last = date_arg("from", request.args.get("from")), date_arg("to", request.args.get("to"))
+    args = query("from", "to")
+    first, last = date_arg("from", args.get("from")), date_arg("to", args.get("to"))
     if first and last and first > last:
         raise InvalidRequest("'from' is after 'to'", errors=[{"field": "from", "message": "after 'to'"}])
     if first and last and last - first >= timedelta(days=MAX_USAGE_DAYS):

@@ -141,7 +141,7 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
         raise PolicyInvalid("", "a policy must be an object")
     _no_unknown(doc, {"name", "timezone", "holidays", "bands", "description"}, "")
     name = doc.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise PolicyInvalid("name", "required: 1-64 characters of letters, digits, '.', '_' or '-'")
     timezone = doc.get("timezone")
     if not isinstance(timezone, str) or not _valid_zone(timezone):
@@ -206,7 +206,7 @@ def _windows(value: Any, where: str) -> tuple[Window, ...]:
         raise PolicyInvalid(where, 'must be a list of "HH:MM-HH:MM" windows')
     out = []
     for i, text in enumerate(value):
-        m = _WINDOW.match(text) if isinstance(text, str) else None
+        m = _WINDOW.fullmatch(text) if isinstance(text, str) else None
         if not m:
             raise PolicyInvalid(f"{where}[{i}]", f'{text!r} is not "HH:MM-HH:MM"')
         h1, m1, h2, m2 = map(int, m.groups())

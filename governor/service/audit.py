@@ -21,6 +21,8 @@ EXPORT_BATCH = 1000
 CSV_COLUMNS = ["id", "at", "chain", "seq", "user_id", "client", "action", "reason", "policy_name",
                "policy_version", "data", "prev_hash", "hash"]
 
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 @dataclass(frozen=True)
 class EventFilter:
@@ -91,7 +93,18 @@ def stream(svc: Services, f: EventFilter) -> Iterator[dict[str, Any]]:
 def csv_row(event: dict[str, Any]) -> list[Any]:
     flat = {**event, "policy_name": event["policy"]["name"], "policy_version": event["policy"]["version"],
             "data": json.dumps(event["data"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)}
-    return ["" if flat[c] is None else flat[c] for c in CSV_COLUMNS]
+    return [csv_cell(flat[c]) for c in CSV_COLUMNS]
+
+
+def csv_cell(value: Any) -> Any:
+    """OWASP's rule against CSV injection: a text cell that a spreadsheet would read as a formula
+    (it begins with = + - @, a tab or a carriage return) is prefixed with a single quote. A
+    client's `sub` or a user id can begin so; an auditor strips the quote (docs/audit.md)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in CSV_FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def verify(svc: Services) -> Verification:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from governor.api import openapi as oa
+from governor.api import models as oa
 
 
 def test_openapi_documents_every_route(app, client):
