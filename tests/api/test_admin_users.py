@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from governor.api import openapi as oa
+from governor.api import models as oa
 from governor.store.tables import AuditEvent
 from tests.api.conftest import assert_problem
 from tests.conftest import shanghai
