@@ -11,10 +11,11 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
+    from governor import auth
     from governor.api import admin, audit, complaints, ops, problems, sessions, users
-    from governor.auth import Authenticator
     from governor.domain.policy import load_policy_file
     from governor.observability import instrument, setup_logging
+    from governor.service import revocations
     from governor.service.context import Services
     from governor.store.database import Database
 
@@ -26,9 +27,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    app.extensions["governor"] = Services(Database(settings.database_url), clock or SystemClock(), settings)
-    app.extensions["governor.auth"] = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience,
-                                                    settings.jwt_leeway_seconds, settings.jwt_max_ttl_seconds)
+    svc = Services(Database(settings.database_url), clock or SystemClock(), settings)
+    app.extensions["governor"] = svc
+    app.extensions["governor.auth"] = auth.build(secret, settings, svc.clock,
+                                                 lambda now: revocations.active(svc, now))
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp):
         app.register_blueprint(bp)
     problems.register(app)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from governor.api.admin import ComplaintPatch, GrantIn, LockIn, SettingsIn, UnlockIn
+from governor.api.admin import ComplaintPatch, GrantIn, LockIn, RevocationIn, SettingsIn, UnlockIn
 from governor.api.complaints import ComplaintIn
 from governor.api.schemas import AgeVerification, StartSession
 
@@ -191,6 +191,12 @@ class PolicyVersionsOut(Out):
     versions: list[PolicyVersionOut]
 
 
+class RevokedOut(Out):
+    jti: str
+    until: str
+    revoked_at: str
+
+
 class ProblemOut(BaseModel):
     type: str
     title: str
@@ -213,6 +219,7 @@ ROUTES: list[tuple[str, str, str, tuple[str, ...], type | None, dict[int, type |
     ("delete", "/v1/admin/users/{user_id}/lock", "Unlock", ("admin",), UnlockIn, {200: LockOut}),
     ("put", "/v1/admin/users/{user_id}/settings", "Per-user settings", ("admin",), SettingsIn, {200: SettingsOut}),
     ("delete", "/v1/admin/users/{user_id}", "Erase a user", ("admin",), None, {200: ErasedOut, 404: ProblemOut}),
+    ("post", "/v1/admin/revocations", "Revoke a token by its jti", ("admin",), RevocationIn, {201: RevokedOut}),
     ("get", "/v1/admin/policy", "The active policy", ("admin",), None, {200: None}),
     ("put", "/v1/admin/policy", "Activate a new policy version", ("admin",), None, {200: None, 422: ProblemOut}),
     ("get", "/v1/admin/policy/versions", "Every policy version", ("admin",), None, {200: PolicyVersionsOut}),
