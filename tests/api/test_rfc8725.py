@@ -4,6 +4,7 @@ says only that the token is not valid; the reason is logged, the token never is.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -18,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import OKPAlgorithm
 
 from governor import create_app
-from governor.jwks import generate
 from tests.api.conftest import assert_problem, users_and_events
+from tests.api.idp import jwks_of
 from tests.conftest import SECRET, settings_for
 
 START = {"user_id": "kid-1"}
@@ -36,13 +37,6 @@ def keys():
                  "ES256": ec.generate_private_key(ec.SECP256R1()),
                  "EdDSA": ed25519.Ed25519PrivateKey.generate()}
     return mine, strangers
-
-
-def jwks_of(keys: dict) -> dict:
-    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-    codec = {"RS256": RSAAlgorithm, "ES256": ECAlgorithm, "EdDSA": OKPAlgorithm}
-    return {"keys": [{**codec[alg].to_jwk(k.public_key(), as_dict=True), "kid": kid, "alg": alg}
-                     for kid, (alg, k) in keys.items()]}
 
 
 @pytest.fixture
@@ -161,7 +155,7 @@ ATTACKS = {
     "wrong iss": lambda k: by(k, "ed-1", iss="another-idp"),
     "wrong aud": lambda k: by(k, "ed-1", aud="another-service"),
     "aud a list without us": lambda k: by(k, "ed-1", aud=["a", "b"]),
-    **{f"no {c}": (lambda c: lambda k: by(k, "ed-1", **{c: None}))(c)
+    **{f"no {c}": functools.partial(lambda c, k: by(k, "ed-1", **{c: None}), c)
        for c in ("iss", "aud", "sub", "exp", "iat", "scope")},
     "exp a numeric string": lambda k: by(k, "ed-1", exp=str(int(time.time()) + 600)),
     "iat a numeric string": lambda k: by(k, "ed-1", iat=str(int(time.time()))),
