@@ -93,7 +93,10 @@ def cmd_token(settings: Settings, args) -> int:
     if args.key is None:
         if args.kid:
             raise ConfigError("--kid: goes with --key")
-        auth = Authenticator(jwt_secret(settings), settings.jwt_issuer, settings.jwt_audience, 0)
+        secret = jwt_secret(settings)
+        if secret is None:
+            raise ConfigError("GOVERNOR_JWT_SECRET: not set, so HS256 is off; sign with --key and --kid")
+        auth = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience, 0)
         print(auth.mint(args.sub, scopes, ttl, SystemClock().now()))
         return 0
     if not args.kid:
@@ -176,6 +179,13 @@ def cmd_serve(settings: Settings, args) -> int:
     from governor import create_app
 
     jwt_secret(settings)  # refuse a missing or weak secret before anything starts
+    if settings.jwt_keys:  # and a bad key file, which would otherwise stop every worker
+        from governor.clock import SystemClock
+        from governor.jwks import KeySet
+        KeySet(settings.jwt_keys, SystemClock())
+    if settings.audit_signing_key:
+        from governor.checkpoints import load_signing_key
+        load_signing_key(settings.audit_signing_key)
     metrics_dir = _multiprocess_metrics()
     scheduler = None
     try:
