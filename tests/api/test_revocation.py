@@ -131,3 +131,22 @@ def test_minted_tokens_carry_a_random_jti():
     one, two = (jwt.decode(auth.mint("a", ["sessions"], 60, SystemClock().now()), SECRET, algorithms=["HS256"],
                            audience="governor") for _ in range(2))
     assert one["jti"] and two["jti"] and one["jti"] != two["jti"]
+
+
+def test_retention_forgets_revocations_that_have_ended(client, token, clock, svc):
+    from sqlalchemy import func, select
+
+    from governor import jobs
+    from governor.store.tables import TokenRevocation
+
+    revoke(client, token, "short", until=(clock.now() + timedelta(minutes=1)).isoformat())
+    revoke(client, token, "long")
+
+    def kept():
+        with svc.db.read() as s:
+            return s.execute(select(func.count()).select_from(TokenRevocation)).scalar_one()
+    jobs.retention(svc)
+    assert kept() == 2
+    clock.advance(minutes=1)
+    jobs.retention(svc)
+    assert kept() == 1
