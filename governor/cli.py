@@ -183,12 +183,12 @@ def cmd_serve(settings: Settings, args) -> int:
         from governor.clock import SystemClock
         from governor.jwks import KeySet
         KeySet(settings.jwt_keys, SystemClock())
-    if settings.audit_signing_key:
-        from governor.checkpoints import load_signing_key
-        load_signing_key(settings.audit_signing_key)
     metrics_dir = _multiprocess_metrics()
     scheduler = None
     try:
+        if settings.audit_signing_key:  # imports prometheus_client: after _multiprocess_metrics
+            from governor.checkpoints import load_signing_key
+            load_signing_key(settings.audit_signing_key)
         cmd_db(settings, args)
         if settings.scheduler:
             scheduler = subprocess.Popen([sys.executable, "-m", "governor.cli", "scheduler"], env=os.environ.copy())

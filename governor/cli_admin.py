@@ -8,7 +8,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from governor import checkpoints
 from governor.config import ConfigError, Settings
 
 MIN_RETENTION_DAYS = 183  # six months: records a regulator may ask for
@@ -47,6 +46,7 @@ def add_parsers(sub) -> None:
 
 
 def cmd_audit(settings: Settings, args, services) -> int:
+    from governor import checkpoints
     from governor.service import audit as audit_log
 
     if args.audit_command == "keygen":
@@ -87,6 +87,7 @@ def cmd_audit(settings: Settings, args, services) -> int:
 
 
 def _verify(settings: Settings, args, svc) -> int:
+    from governor import checkpoints
     from governor.service import audit as audit_log
 
     result = audit_log.verify(svc)
