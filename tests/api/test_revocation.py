@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from governor import create_app
+from governor.api.openapi import RevokedOut
 from governor.clock import SystemClock
 from tests.api.conftest import assert_problem
 from tests.conftest import SECRET, settings_for
@@ -36,6 +37,7 @@ def test_a_revoked_token_is_refused_and_the_revocation_audited(client, token, cl
     until = (clock.now() + timedelta(hours=1)).isoformat()
     r = revoke(client, token, jti, until=until)
     assert r.status_code == 201, r.json
+    RevokedOut.model_validate(r.json)  # as /openapi.json documents it
     assert r.json == {"jti": "t-123", "until": until,
                       "revoked_at": clock.now().isoformat(timespec="seconds")}
     body = assert_problem(client.post("/v1/sessions", json=START, headers=fe), 401, "unauthorized")
