@@ -140,6 +140,10 @@ ATTACKS = {
                                                                   headers={"kid": "ec-1"}),
     "a stranger's Ed25519 key under a known kid": lambda k: jwt.encode(claims(), k[1]["EdDSA"], algorithm="EdDSA",
                                                                        headers={"kid": "ed-1"}),
+    "crit names an extension we do not know": lambda k: jwt.encode(
+        claims(), SECRET, algorithm="HS256", headers={"crit": ["urn:x"], "urn:x": 1}),
+    "b64 false (detached, unencoded payload)": lambda k: jwt.encode(
+        claims(), SECRET, algorithm="HS256", headers={"b64": False}),
     "tampered header (kid moved to another key)": lambda k: swap(by(k, "ed-1"), 0,
                                                                  part({"alg": "EdDSA", "kid": "ec-1"})),
     "tampered header (a field added)": lambda k: swap(by(k, "ec-1"), 0,

@@ -177,3 +177,12 @@ def test_checkpoint_timestamps_are_the_clock_s(client, clock, token, svc, signin
     path, _ = audit_log.checkpoint(svc, str(signing_key), str(tmp_path))
     at = json.loads(path.read_text())["at"]
     assert at == clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ") and path.name == at[:10] + ".jsonl"
+
+
+def test_a_scheduler_run_without_its_key_logs_and_carries_on(svc, tmp_path, caplog):
+    svc.settings = svc.settings.replace(audit_signing_key=str(tmp_path / "gone.key"),
+                                        audit_checkpoint_dir=str(tmp_path / "cp"))
+    with caplog.at_level("ERROR", logger="governor.jobs"):
+        jobs._guarded(jobs.checkpoint, svc)()
+    assert "job checkpoint failed: GOVERNOR_AUDIT_SIGNING_KEY" in caplog.text
+    assert not (tmp_path / "cp").exists()
