@@ -16,11 +16,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
     from flask import Flask
 
+    from governor import auth
     from governor.api import admin, audit, complaints, dev, guards, ops, problems, sessions, users
-    from governor.auth import Authenticator
     from governor.console import bp as console
     from governor.domain.policy import load_policy_file
     from governor.observability import instrument, setup_logging
+    from governor.service import revocations
     from governor.service.context import Services
     from governor.store.database import Database
 
@@ -35,9 +36,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     clock = clock or SystemClock()
     if settings.development:  # PUT /v1/dev/clock moves it, for every worker of this instance folder
         clock = dev_clock(settings, clock)
-    app.extensions["governor"] = Services(Database(settings.database_url), clock, settings)
-    app.extensions["governor.auth"] = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience,
-                                                    settings.jwt_leeway_seconds, settings.jwt_max_ttl_seconds)
+    svc = Services(Database(settings.database_url), clock, settings)
+    app.extensions["governor"] = svc
+    app.extensions["governor.auth"] = auth.build(secret, settings, svc.clock,
+                                                 lambda now: revocations.active(svc, now))
     app.extensions["governor.limits"] = guards.RateLimiter(settings.rate_limits())
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, dev.bp, console):
         app.register_blueprint(bp)

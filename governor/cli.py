@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -38,6 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", required=True, help="the client's name (the token's subject)")
     token.add_argument("--scope", required=True, help=f"space-separated scopes: {', '.join(SCOPES)}")
     token.add_argument("--ttl", default="3600", help="lifetime in seconds (default 3600)")
+    token.add_argument("--key", type=Path, help="sign with this private key (PEM) instead of the HS256 secret")
+    token.add_argument("--kid", help="the key's id in the JWKS (with --key)")
+    keys = command(sub, "keys", "signing keys for development", "Signing keys for development.")
+    keys_cmd = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    generate = command(keys_cmd, "generate", "write a private key and add its public key to a JWKS file",
+                       "Write a private key (owner-only, never overwritten) and add its public key to a JWKS "
+                       "file; name that file in GOVERNOR_JWT_KEYS and sign tokens with "
+                       "`governor token --key PEM --kid KID`.")
+    generate.add_argument("--kid", required=True, help="the key's id")
+    generate.add_argument("--alg", choices=["EdDSA", "ES256", "RS256"], default="EdDSA")
+    generate.add_argument("--private-key", type=Path, help="where the private key goes (default <kid>.pem)")
+    generate.add_argument("--jwks", type=Path, default=Path("jwks.json"),
+                          help="the JWKS file to write or add to (default jwks.json); name it in GOVERNOR_JWT_KEYS")
     db = command(sub, "db", "database commands", "Database commands.")
     db_cmd = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     command(db_cmd, "upgrade", "apply migrations and activate a changed policy file",
@@ -110,9 +124,69 @@ def cmd_token(settings: Settings, args) -> int:
         ttl = 0
     if not 0 < ttl <= settings.jwt_max_ttl_seconds:
         raise ConfigError(f"--ttl: must be 1..{settings.jwt_max_ttl_seconds} seconds (got {args.ttl[:20]!r})")
-    auth = Authenticator(jwt_secret(settings), settings.jwt_issuer, settings.jwt_audience, 0)
-    say(secret_source(settings))
-    print(auth.mint(args.sub, scopes, ttl, SystemClock().now()))
+    if args.key is None:
+        if args.kid:
+            raise ConfigError("--kid: goes with --key")
+        secret = jwt_secret(settings)
+        if secret is None:
+            raise ConfigError("GOVERNOR_JWT_SECRET: not set, so HS256 is off; sign with --key and --kid")
+        say(secret_source(settings))
+        auth = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience, 0)
+        print(auth.mint(args.sub, scopes, ttl, SystemClock().now()))
+        return 0
+    if not args.kid:
+        raise ConfigError("--key: needs --kid, the key's id in the JWKS")
+    key, algorithm = _private_key(args.key)
+    auth = Authenticator(None, settings.jwt_issuer, settings.jwt_audience, 0)
+    print(auth.mint(args.sub, scopes, ttl, SystemClock().now(), key=key, kid=args.kid, algorithm=algorithm))
+    return 0
+
+
+def _private_key(path: Path):
+    from cryptography.hazmat.primitives import serialization
+
+    from governor.jwks import algorithm_of
+
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        return key, algorithm_of(key)
+    except (OSError, ValueError, TypeError) as e:
+        raise ConfigError(f"--key: {path}: {e}") from None
+
+
+def cmd_keys(settings: Settings, args) -> int:
+    """Write a private key (owner-only, never overwritten) and add its public JWK to the JWKS file
+    (written aside and renamed, so a server reading it never sees half a file)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from governor.jwks import generate, parse_jwks
+
+    doc = {"keys": []}
+    if args.jwks.exists():
+        text = args.jwks.read_text()
+        try:
+            known = parse_jwks(text)
+        except ValueError as e:
+            raise ConfigError(f"--jwks: {args.jwks}: {e}") from None
+        if args.kid in known:
+            raise ConfigError(f"--kid: {args.kid!r} is already in {args.jwks}")
+        doc = json.loads(text)
+    private_path = args.private_key or Path(f"{args.kid}.pem")
+    key, jwk = generate(args.alg)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    try:
+        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"--private-key: {private_path} exists; it is never overwritten") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    doc["keys"].append({"kid": args.kid, **jwk})
+    tmp = args.jwks.with_name(f".{args.jwks.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, args.jwks)
+    print(f"wrote {private_path} (private, keep it secret) and {args.kid!r} ({args.alg}) in {args.jwks}",
+          file=sys.stderr)
     return 0
 
 
@@ -141,10 +215,17 @@ def cmd_serve(settings: Settings, args) -> int:
 
     jwt_secret(settings)  # refuse a missing or weak secret before anything starts
     say(secret_source(settings))
+    if settings.jwt_keys:  # and a bad key file, which would otherwise stop every worker
+        from governor.clock import SystemClock
+        from governor.jwks import KeySet
+        KeySet(settings.jwt_keys, SystemClock())
     metrics_dir = _multiprocess_metrics()
     _json_logs(settings)  # after the metrics folder is set: it imports prometheus_client
     scheduler = None
     try:
+        if settings.audit_signing_key:  # imports prometheus_client: after _multiprocess_metrics
+            from governor.checkpoints import load_signing_key
+            load_signing_key(settings.audit_signing_key)
         cmd_db(settings, args)
         if settings.scheduler:
             scheduler = subprocess.Popen([sys.executable, "-m", "governor.cli", "scheduler"], env=os.environ.copy())
@@ -210,7 +291,7 @@ def _alive(pid: int) -> bool:
 COMMANDS = {"serve": cmd_serve, "token": cmd_token, "db": cmd_db, "sweep": cmd_sweep,
             "audit": lambda settings, args: cli_admin.cmd_audit(settings, args, _services),
             "policy": lambda settings, args: cli_admin.cmd_policy(settings, args, _services),
-            "scheduler": cmd_scheduler}
+            "scheduler": cmd_scheduler, "keys": cmd_keys}
 
 if __name__ == "__main__":
     sys.exit(main())

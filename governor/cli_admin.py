@@ -14,11 +14,25 @@ MIN_RETENTION_DAYS = 183  # six months: records a regulator may ask for
 
 
 def add_parsers(sub, command) -> None:
-    audit = command(sub, "audit", "verify, export or prune the audit log", "The audit log.")
+    audit = command(sub, "audit", "verify, export, prune or checkpoint the audit log", "The audit log.")
     audit_cmd = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    command(audit_cmd, "verify", "check every hash chain; exit 1 when one is broken",
-            "Check every hash chain (edited, inserted, deleted or reordered events) in one snapshot; print "
-            '{"ok", "events_checked", "first_bad_event"?} and exit 1 when a chain is broken.')
+    verify = command(audit_cmd, "verify", "check every hash chain; exit 1 when one is broken",
+                     "Check every hash chain (edited, inserted, deleted or reordered events) in one snapshot; "
+                     'print {"ok", "events_checked", "first_bad_event"?} and exit 1 when a chain is broken. '
+                     "With --checkpoints, also prove that every chain still passes through the heads signed "
+                     "outside the database (docs/audit.md).")
+    verify.add_argument("--checkpoints", type=Path, metavar="DIR",
+                        help="also prove every chain still passes through the heads signed in DIR")
+    verify.add_argument("--public-key", type=Path, action="append", default=[],
+                        help="an Ed25519 public key (PEM) the checkpoints may be signed with (repeatable; "
+                             "default: the public half of GOVERNOR_AUDIT_SIGNING_KEY)")
+    checkpoint = command(audit_cmd, "checkpoint", "sign every chain's head into GOVERNOR_AUDIT_CHECKPOINT_DIR",
+                         "Sign every chain's head with GOVERNOR_AUDIT_SIGNING_KEY (Ed25519) and append the "
+                         "signed checkpoint to a file in GOVERNOR_AUDIT_CHECKPOINT_DIR.")
+    checkpoint.add_argument("--dir", type=Path, help="default: GOVERNOR_AUDIT_CHECKPOINT_DIR")
+    keygen = command(audit_cmd, "keygen", "write a new Ed25519 signing key (PATH) and its public key (PATH.pub)",
+                     "Write a new Ed25519 signing key for checkpoints (never overwritten) and its public key.")
+    keygen.add_argument("path", type=Path)
     export = command(audit_cmd, "export", "stream events as NDJSON or CSV to stdout",
                      "Stream every matching event, oldest first, to stdout in constant memory: NDJSON (one event "
                      "a line) or CSV (a header row, then one event a row).")
@@ -47,8 +61,17 @@ def add_parsers(sub, command) -> None:
 
 
 def cmd_audit(settings: Settings, args, services) -> int:
+    from governor import checkpoints
     from governor.service import audit as audit_log
 
+    if args.audit_command == "keygen":
+        try:
+            public = checkpoints.generate_key(args.path)
+        except FileExistsError:
+            raise ConfigError(f"{args.path} exists; a signing key is never overwritten") from None
+        print(f"wrote {args.path} (private: set GOVERNOR_AUDIT_SIGNING_KEY; keep it off the database host's "
+              f"backups) and {public} (public: give it to whoever verifies)", file=sys.stderr)
+        return 0
     days = None
     if args.audit_command == "prune":  # a refused argument before anything touches the database
         days = settings.audit_retention_days if args.retention_days is None else args.retention_days
@@ -56,9 +79,14 @@ def cmd_audit(settings: Settings, args, services) -> int:
             raise ConfigError(f"--retention-days: at least {MIN_RETENTION_DAYS} days (six months)")
     svc = services(settings)
     if args.audit_command == "verify":
-        result = audit_log.verify(svc)
-        print(json.dumps(result.as_json()))
-        return 0 if result.ok else 1
+        return _verify(settings, args, svc)
+    if args.audit_command == "checkpoint":
+        directory = args.dir or settings.audit_checkpoint_dir
+        if not settings.audit_signing_key or not directory:
+            raise ConfigError("set GOVERNOR_AUDIT_SIGNING_KEY and GOVERNOR_AUDIT_CHECKPOINT_DIR (or --dir)")
+        path, chains = audit_log.checkpoint(svc, settings.audit_signing_key, str(directory))
+        print(f"signed the heads of {chains} chains into {path}")
+        return 0
     if args.audit_command == "export":
         f = audit_log.EventFilter(user_id=args.user_id, action=args.action, since=args.since, until=args.until)
         writer = csv.writer(sys.stdout) if args.format == "csv" else None
@@ -73,6 +101,28 @@ def cmd_audit(settings: Settings, args, services) -> int:
     removed = audit_log.prune(svc, days, settings.usage_retention_days, client="governor-cli")
     print(f"removed {removed} audit events older than {days} days")
     return 0
+
+
+def _verify(settings: Settings, args, svc) -> int:
+    from governor import checkpoints
+    from governor.service import audit as audit_log
+
+    result = audit_log.verify(svc)
+    out = result.as_json()
+    ok = result.ok
+    if args.checkpoints is not None:
+        keys = [checkpoints.load_public_key(str(p)) for p in args.public_key]
+        if not keys and settings.audit_signing_key:
+            keys = [checkpoints.load_public_key(settings.audit_signing_key)]
+        if not keys:
+            raise ConfigError("--public-key: name the checkpoints' public key (or set GOVERNOR_AUDIT_SIGNING_KEY)")
+        claims, problems = audit_log.verify_checkpoints(svc, str(args.checkpoints), keys)
+        out["checkpoints"] = {"ok": not problems, "files": claims.files, "checkpoints": claims.checkpoints,
+                              "chains": len(claims.heads), "problems": problems[:100]}
+        ok = ok and not problems
+        out["ok"] = ok
+    print(json.dumps(out))
+    return 0 if ok else 1
 
 
 def cmd_policy(settings: Settings, args, services) -> int:

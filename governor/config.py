@@ -36,6 +36,7 @@ class Settings:
     policy: str = "config/policies/cn-minor-mode.toml"
     instance_dir: str = "instance"
     jwt_secret: str | None = None
+    jwt_keys: str | None = None  # a JWKS file of public keys (RS256, ES256, EdDSA), re-read when it changes
     jwt_issuer: str = "governor"
     jwt_audience: str = "governor"
     jwt_leeway_seconds: int = 10
@@ -56,6 +57,9 @@ class Settings:
     audit_retention_days: int = 1095
     usage_retention_days: int = 1095
     retention_interval_seconds: int = 86400
+    audit_signing_key: str | None = None  # an Ed25519 private key (PEM) that the database never holds
+    audit_checkpoint_dir: str | None = None  # where signed checkpoints are appended, outside the database
+    audit_checkpoint_interval_seconds: int = 3600
 
     @property
     def development(self) -> bool:
@@ -196,17 +200,22 @@ def secret_source(settings: Settings) -> str:
     """Where the token secret comes from, for a command to say (never the secret itself)."""
     if settings.jwt_secret:
         return "the secret in GOVERNOR_JWT_SECRET"
+    if settings.jwt_keys and not settings.development:
+        return f"the keys in {settings.jwt_keys} (HS256 off)"
     return f"the development secret in {Path(settings.instance_dir) / 'dev-secret'}"
 
 
-def jwt_secret(settings: Settings) -> str:
+def jwt_secret(settings: Settings) -> str | None:
     """The HS256 secret. Development generates one once into the instance folder; production
-    refuses to run without a strong one (no secret has a default)."""
+    refuses to run without a strong one (no secret has a default), unless a JWKS file gives the
+    keys: then HS256 is off (None)."""
     if settings.jwt_secret:
         if len(settings.jwt_secret.encode()) < MIN_SECRET_BYTES and not settings.development:
             raise ConfigError(f"GOVERNOR_JWT_SECRET: too weak, use at least {MIN_SECRET_BYTES} bytes "
                               "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")
         return settings.jwt_secret
+    if settings.jwt_keys and not settings.development:
+        return None
     if not settings.development:
         raise ConfigError("GOVERNOR_JWT_SECRET: not set; production needs a secret of at least "
                           f"{MIN_SECRET_BYTES} bytes (or set GOVERNOR_ENV=development to generate one)")

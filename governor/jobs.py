@@ -9,9 +9,10 @@ from collections.abc import Callable
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 
+from governor.config import ConfigError
 from governor.observability import SWEEPS, SWEPT
 from governor.service import audit as audit_log
-from governor.service import sessions
+from governor.service import revocations, sessions
 from governor.service.context import Services
 from governor.store.database import DatabaseUnavailable
 
@@ -49,14 +50,33 @@ def retention(svc: Services) -> int | None:
     settings = svc.settings
     removed = exclusive(svc, "retention", lambda: audit_log.prune(
         svc, settings.audit_retention_days, settings.usage_retention_days))
+    revocations.forget_expired(svc)
     if removed:
         log.info("retention removed %d audit events", removed)
     return removed
 
 
+def checkpoint(svc: Services) -> int | None:
+    """Sign every chain's head into the checkpoint directory (docs/audit.md); the number of chains."""
+    settings = svc.settings
+
+    def run() -> int:
+        path, chains = audit_log.checkpoint(svc, settings.audit_signing_key, settings.audit_checkpoint_dir)
+        log.info("checkpoint of %d chain heads appended to %s", chains, path)
+        return chains
+    return exclusive(svc, "checkpoint", run)
+
+
 def run_scheduler(svc: Services) -> None:
     """Run the jobs in this process until it is stopped."""
     scheduler = BlockingScheduler(timezone="UTC")
+    if svc.settings.audit_signing_key and svc.settings.audit_checkpoint_dir:
+        scheduler.add_job(_guarded(checkpoint, svc), "interval",
+                          seconds=svc.settings.audit_checkpoint_interval_seconds,
+                          id="checkpoint", coalesce=True, max_instances=1)
+    else:
+        log.warning("no audit checkpoints: set GOVERNOR_AUDIT_SIGNING_KEY and GOVERNOR_AUDIT_CHECKPOINT_DIR "
+                    "(docs/audit.md)")
     scheduler.add_job(_guarded(sweep, svc), "interval", seconds=svc.settings.sweep_interval_seconds,
                       id="sweep", coalesce=True, max_instances=1)
     scheduler.add_job(_guarded(retention, svc), "interval", seconds=svc.settings.retention_interval_seconds,
@@ -75,4 +95,6 @@ def _guarded(job, svc: Services):
             job(svc)
         except DatabaseUnavailable as e:  # the next run tries again
             log.warning("job %s skipped: database unavailable: %s", job.__name__, e)
+        except (ConfigError, OSError) as e:  # a key or folder gone: say so, try again next time
+            log.error("job %s failed: %s", job.__name__, e)
     return run

@@ -3,10 +3,10 @@ complaint handling and the daily report."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, current_app, g
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from governor.api.complaints import complaint_id, complaint_json, page_args
 from governor.api.schemas import (
@@ -27,7 +27,7 @@ from governor.api.schemas import (
 from governor.auth import requires
 from governor.domain.policy import PolicyInvalid, _valid_zone
 from governor.errors import InvalidRequest, NotFound
-from governor.service import admin, admin_users, complaints, reports
+from governor.service import admin, admin_users, complaints, reports, revocations
 from governor.service.audit import encode_cursor
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
@@ -64,6 +64,11 @@ class SettingsIn(Model):
         if v is not None and (len(v) > 64 or not _valid_zone(v)):
             raise ValueError("must be an IANA time zone such as 'Asia/Shanghai'")
         return v
+
+
+class RevocationIn(Model):
+    jti: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    until: Instant | None = None
 
 
 class ComplaintPatch(Model):
@@ -157,6 +162,15 @@ def erase(uid: str):
     uid = user_id(uid)
     kept = admin.erase(_svc(), uid, g.principal.sub)
     return {"user_id": uid, "erased": True, "audit_events_kept": kept}
+
+
+@bp.post("/revocations")
+@requires("admin")
+def revoke_token():
+    req = body(RevocationIn)
+    done = revocations.revoke(_svc(), req.jti, req.until, g.principal.sub)
+    current_app.extensions["governor.auth"].revocations.expire()  # this instance refuses it at once
+    return {"jti": done.jti, "until": iso(done.until), "revoked_at": iso(done.revoked_at)}, 201
 
 
 @bp.get("/policy")

@@ -166,6 +166,12 @@ class ClockOut(Out):
     offset_seconds: float
 
 
+class TokenRevokedOut(Out):
+    jti: str
+    until: str
+    revoked_at: str
+
+
 class ErasedOut(Out):
     user_id: str
     erased: bool

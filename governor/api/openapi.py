@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from governor.api import models as m
-from governor.api.admin import ComplaintPatch, GrantIn, LockIn, SettingsIn, UnlockIn
+from governor.api.admin import ComplaintPatch, GrantIn, LockIn, RevocationIn, SettingsIn, UnlockIn
 from governor.api.audit import ACTION
 from governor.api.complaints import COMPLAINT_ID, MAX_PAGE, ComplaintIn
 from governor.api.dev import ClockIn
@@ -82,6 +82,8 @@ OPS = [
        body=SettingsIn, responses={200: m.SettingsOut}),
     Op("delete", "/v1/admin/users/{user_id}", "eraseUser", "admin", "Erase a user", ("admin",),
        responses={200: m.ErasedOut, 404: m.ProblemOut}),
+    Op("post", "/v1/admin/revocations", "revokeToken", "admin", "Revoke a token by its jti", ("admin",),
+       body=RevocationIn, responses={201: m.TokenRevokedOut}),
     Op("get", "/v1/admin/policy", "getPolicy", "admin", "The active policy", ("admin",),
        responses={200: m.PolicyOut}),
     Op("put", "/v1/admin/policy", "activatePolicy", "admin", "Activate a new policy version", ("admin",),

@@ -5,13 +5,15 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from governor import audit
+from governor import audit, checkpoints
 from governor.audit import SYSTEM_CHAIN, Entry, Verification, append_system_event, lock_system_chain, prune_chain
 from governor.errors import InvalidRequest
 from governor.service.context import Services
@@ -107,12 +109,35 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def verify(svc: Services) -> Verification:
-    """Verify in one snapshot, so that events appended meanwhile are not taken for forgeries."""
+@contextmanager
+def _snapshot(svc: Services) -> Iterator[Session]:
     with svc.db.read() as s:
         if not svc.db.sqlite:  # SQLite's read transaction is a snapshot already
             s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield s
+
+
+def verify(svc: Services) -> Verification:
+    """Verify in one snapshot, so that events appended meanwhile are not taken for forgeries."""
+    with _snapshot(svc) as s:
         return audit.verify(s)
+
+
+def checkpoint(svc: Services, key_path: str, directory: str) -> tuple[Path, int]:
+    """Sign every chain's head with the key in `key_path` and append the checkpoint to a file in
+    `directory`: the file and the number of chains."""
+    key = checkpoints.load_signing_key(key_path)
+    with _snapshot(svc) as s:
+        heads = checkpoints.heads_now(s)
+    doc = checkpoints.sign(heads, svc.clock.now(), key)
+    return checkpoints.append(Path(directory), doc), len(heads)
+
+
+def verify_checkpoints(svc: Services, directory: str, keys: list) -> tuple[checkpoints.Claims, list[str]]:
+    """The checkpoints in `directory` and every way the database departs from them."""
+    claims = checkpoints.read(Path(directory), keys)
+    with _snapshot(svc) as s:
+        return claims, checkpoints.check(s, claims)
 
 
 def prune(svc: Services, retention_days: int, usage_retention_days: int, client: str = "governor-retention") -> int:

@@ -192,3 +192,15 @@ class Complaint(Base):
 
     __table_args__ = (Index("ix_complaints_status_pk", "status", "pk"),
                       Index("ix_complaints_user", "user_pk"))
+
+
+class TokenRevocation(Base):
+    """A revoked token id (`jti`): refused until `until`, after which the token has expired anyway."""
+
+    __tablename__ = "token_revocations"
+    jti: Mapped[str] = mapped_column(String(256), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_token_revocations_until", "until"),)

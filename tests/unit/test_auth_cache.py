@@ -29,3 +29,40 @@ def test_a_forged_token_is_not_taken_from_the_cache():
     auth.verify("Bearer " + token)
     with pytest.raises(Unauthorized):
         auth.verify("Bearer " + token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+
+
+def test_a_revoked_jti_is_refused_although_the_token_is_cached():
+    from governor.auth import Revocations
+    from governor.clock import FakeClock
+
+    clock = FakeClock(datetime(2026, 12, 2, tzinfo=timezone.utc))
+    revoked: set[str] = set()
+    reads = []
+
+    def load(now):
+        reads.append(now)
+        return frozenset(revoked)
+    auth = Authenticator(SECRET, "governor", "governor", leeway=10, revocations=Revocations(load, clock))
+    token = auth.mint("web", ["sessions"], ttl=600, now=datetime.now(timezone.utc))
+    principal = auth.verify("Bearer " + token)
+    assert principal.jti
+    revoked.add(principal.jti)
+    clock.advance(seconds=1.9)
+    assert auth.verify("Bearer " + token).sub == "web"  # the set read 1.9 s ago is still current
+    clock.advance(seconds=0.1)
+    with pytest.raises(Unauthorized):
+        auth.verify("Bearer " + token)
+    assert len(reads) == 2
+
+
+def test_a_clock_stepped_back_does_not_freeze_the_revoked_set():
+    from governor.auth import Revocations
+    from governor.clock import FakeClock
+
+    clock = FakeClock(datetime(2026, 12, 2, tzinfo=timezone.utc))
+    reads = []
+    revocations = Revocations(lambda now: reads.append(now) or frozenset(), clock)
+    assert "x" not in revocations
+    clock.advance(hours=-1)
+    assert "x" not in revocations
+    assert len(reads) == 2

@@ -716,6 +716,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a token by its jti */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RevocationIn"];
+                };
+            };
+            responses: {
+                /** @description 201 */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RevokedOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 422 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/policy": {
         parameters: {
             query?: never;
@@ -1811,6 +1878,25 @@ export interface components {
             erased: boolean;
             /** Audit Events Kept */
             audit_events_kept: number;
+        };
+        /** RevocationIn */
+        RevocationIn: {
+            /** Jti */
+            jti: string;
+            /**
+             * Until
+             * @default null
+             */
+            until: string | null;
+        };
+        /** RevokedOut */
+        RevokedOut: {
+            /** Jti */
+            jti: string;
+            /** Until */
+            until: string;
+            /** Revoked At */
+            revoked_at: string;
         };
         /** PolicyVersionOut */
         PolicyVersionOut: {
