@@ -6,11 +6,13 @@ returns a `Decision`. Everything a reader needs to know about why a child was re
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from governor.domain.controls import Controls
 from governor.domain.policy import Band, BandRules, Policy
 
 ZERO = timedelta(0)
@@ -23,6 +25,7 @@ class Reason(enum.StrEnum):
     DAILY_LIMIT = "daily_limit_reached"
     WEEKLY_LIMIT = "weekly_limit_reached"
     CURFEW = "curfew"
+    QUIET_HOURS = "quiet_hours"
     COOLDOWN = "cooldown"
     LOCKED = "locked"
     VERIFICATION_REQUIRED = "verification_required"
@@ -31,7 +34,7 @@ class Reason(enum.StrEnum):
 
 # Ties between reasons whose retry_at is equally late go to the earlier one here.
 _PRECEDENCE = [Reason.LOCKED, Reason.VERIFICATION_REQUIRED, Reason.WEEKLY_LIMIT, Reason.DAILY_LIMIT,
-               Reason.CURFEW, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
+               Reason.CURFEW, Reason.QUIET_HOURS, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class UserFacts:
     daily_limit_minutes: int | None = None  # a guardian's limit; only ever tightens the band's
     lock: Lock | None = None
     grants: Mapping[date, int] = field(default_factory=dict)  # extra minutes per local day
+    controls: Controls = Controls()  # the strictest of the guardians' controls (section 7)
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,19 @@ class Usage:
     streak_start: datetime | None = None
     last_active: datetime | None = None
     active_ends: tuple[datetime | None, ...] = ()
+    # use that did not count toward the limits, per local day and purpose (part of `days`)
+    uncounted: Mapping[date, Mapping[str, timedelta]] = field(default_factory=dict)
+
+    def counted(self, day: date) -> timedelta:
+        """The day's use that counts toward daily and weekly limits."""
+        return self.days.get(day, ZERO) - sum(self.uncounted.get(day, {}).values(), ZERO)
 
 
 @dataclass(frozen=True)
 class Warning:
     type: str  # time_running_out | break_soon | rest_reminder
     seconds_left: int | None
+    number: int | None = None  # rest_reminder: which reminder of the continuous use this is
 
 
 @dataclass(frozen=True)
@@ -111,10 +122,11 @@ def band_of(verification: Verification | None, today: date, now: datetime) -> Ba
 
 
 def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
-           continuing: bool = False) -> Decision:
+           continuing: bool = False, purpose: str | None = None) -> Decision:
     """The decision for starting a session at `now` or, with `continuing`, for keeping one alive
-    (then `usage.active_ends` lists the user's other sessions, and their number is no limit)."""
-    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone))
+    (then `usage.active_ends` lists the user's other sessions, and their number is no limit).
+    A session of a `purpose` with uncounted minutes in the band may also use what is left of them."""
+    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone), purpose)
     now = now.astimezone(ctx.tz)
     today = now.date()
     band, rules = ctx.rules_at(now)
@@ -132,12 +144,25 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
     warnings = []
     if ends_at is not None and _utc(ends_at) - _utc(now) <= timedelta(minutes=rules.warn_before_minutes):
         warnings.append(Warning(kind, int((_utc(ends_at) - _utc(now)).total_seconds())))
-    streak = ctx.streak_length(now)
-    if rules.rest_reminder_minutes is not None and streak is not None \
-            and streak >= timedelta(minutes=rules.rest_reminder_minutes):
-        warnings.append(Warning("rest_reminder", None))
+    number = reminder_number(ctx.streak_length(now), (rules.rest_reminder_minutes,
+                                                     user.controls.rest_reminder_minutes))
+    if number:
+        warnings.append(Warning("rest_reminder", None, number))
     return Decision(allowed=True, reason=Reason.OK, ends_at=ends_at and ends_at.astimezone(ctx.tz), retry_at=None,
                     warnings=tuple(warnings), **common)
+
+
+def reminder_number(streak: timedelta | None, intervals: tuple[int | None, ...]) -> int:
+    """How many rest reminders continuous use of length `streak` has passed: one at each multiple
+    of each interval (the band's, a guardian's), a moment shared by both counted once."""
+    steps = sorted({i for i in intervals if i is not None})
+    if streak is None or not steps:
+        return 0
+    minutes = int(streak.total_seconds() // 60)
+    if len(steps) == 1:
+        return minutes // steps[0]
+    a, b = steps[:2]
+    return minutes // a + minutes // b - minutes // math.lcm(a, b)
 
 
 def reset_gap(rules: BandRules) -> timedelta:
@@ -171,6 +196,7 @@ class _Context:
     usage: Usage
     continuing: bool
     tz: ZoneInfo
+    purpose: str | None = None
 
     def rules_at(self, t: datetime) -> tuple[Band, BandRules]:
         band = band_of(self.user.verification, t.date(), t)
@@ -193,6 +219,9 @@ class _Context:
                 found.append((reason, self.next_week(t) if reason is Reason.WEEKLY_LIMIT else self.next_day(t)))
         if rules.allowed_hours is not None and self.window_containing(rules, t) is None:
             found.append((Reason.CURFEW, self.next_window_start(rules, t)))
+        quiet = self.quiet_period(t)
+        if quiet is not None:
+            found.append((Reason.QUIET_HOURS, quiet[1]))
         streak = self.streak_length(t)
         if rules.continuous_limit_minutes is not None and streak is not None \
                 and streak >= timedelta(minutes=rules.continuous_limit_minutes):
@@ -239,20 +268,27 @@ class _Context:
 
     def caps(self, rules: BandRules, day: date) -> list[tuple[Reason, timedelta]]:
         """What is left of each limit on local `day` (negative when overspent), grants added."""
-        used = self.usage.days
+        counted = self.usage.counted
         grants = self.user.grants
         out = []
         daily = rules.daily_limit_minutes(day, self.policy.is_holiday(day))
-        if self.user.daily_limit_minutes is not None:
-            daily = self.user.daily_limit_minutes if daily is None else min(daily, self.user.daily_limit_minutes)
+        for stricter in (self.user.daily_limit_minutes, self.user.controls.daily_limit_minutes):
+            if stricter is not None:
+                daily = stricter if daily is None else min(daily, stricter)
+        learning = self.uncounted_left(rules, day)
         if daily is not None:
             allowance = timedelta(minutes=daily + grants.get(day, 0))
-            out.append((Reason.DAILY_LIMIT, allowance - used.get(day, ZERO)))
+            out.append((Reason.DAILY_LIMIT, allowance - counted(day) + learning))
         if rules.weekly_limit_minutes is not None:
             week = [day - timedelta(days=i) for i in range(day.weekday() + 1)]
             allowance = timedelta(minutes=rules.weekly_limit_minutes + sum(grants.get(d, 0) for d in week))
-            out.append((Reason.WEEKLY_LIMIT, allowance - sum((used.get(d, ZERO) for d in week), ZERO)))
+            out.append((Reason.WEEKLY_LIMIT, allowance - sum((counted(d) for d in week), ZERO) + learning))
         return out
+
+    def uncounted_left(self, rules: BandRules, day: date) -> timedelta:
+        """What is left on `day` of the uncounted minutes of this session's purpose (section 7)."""
+        cap = timedelta(minutes=rules.uncounted_for(self.purpose))
+        return max(cap - self.usage.uncounted.get(day, {}).get(self.purpose, ZERO), ZERO) if cap else ZERO
 
     def streak_length(self, t: datetime) -> timedelta | None:
         """Continuous use at `t`: wall time since the streak began, unless a break has reset it.
@@ -273,6 +309,9 @@ class _Context:
         window = self.window_containing(rules, now) if rules.allowed_hours is not None else None
         if window is not None and window[1] is not None:
             ends.append((window[1], "time_running_out"))
+        quiet = self.next_quiet_start(now)
+        if quiet is not None:
+            ends.append((quiet, "time_running_out"))
         if rules.continuous_limit_minutes is not None:
             streak = self.streak_length(now)
             # the streak's own start, not now - streak (clamped at 0 when the clock stepped back)
@@ -322,6 +361,26 @@ class _Context:
         if current[1] >= self.local(day + timedelta(days=7)):
             return current[0], None
         return current[0], current[1]
+
+    def quiet_spans(self, t: datetime) -> list[tuple[datetime, datetime]]:
+        """The guardians' quiet hours from the day before `t` to two days after, merged."""
+        day = t.astimezone(self.tz).date()
+        spans = sorted((self.local(day + timedelta(days=i), w.start), self.local(day + timedelta(days=i), w.end))
+                       for i in range(-1, 3) for w in self.user.controls.quiet_hours)
+        merged: list[list[datetime]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        return [(a, b) for a, b in merged]
+
+    def quiet_period(self, t: datetime) -> tuple[datetime, datetime] | None:
+        """The quiet hours around `t` (start, end), or None when `t` is not in quiet hours."""
+        return next(((a, b) for a, b in self.quiet_spans(t) if a <= t < b), None)
+
+    def next_quiet_start(self, t: datetime) -> datetime | None:
+        return next((a for a, _ in self.quiet_spans(t) if a > t), None)
 
     def next_window_start(self, rules: BandRules, t: datetime) -> datetime | None:
         day = t.astimezone(self.tz).date()
