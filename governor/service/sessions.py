@@ -10,10 +10,13 @@ from sqlalchemy.orm import Session
 
 from governor.audit import Entry, append_user_event
 from governor.domain import ledger
+from governor.domain.controls import strictest
 from governor.domain.engine import Decision, Usage, UserFacts, band_of, decide, reset_gap
 from governor.domain.policy import Policy
 from governor.errors import SessionEnded, SessionNotFound
+from governor.service import purposes
 from governor.service.context import Services
+from governor.store import guardians as guardian_store
 from governor.store import repo
 from governor.store.tables import ChatSession, User
 
@@ -41,22 +44,24 @@ class Status:
     active_sessions: int
 
 
-def start(svc: Services, user_id: str, client: str) -> Started:
+def start(svc: Services, user_id: str, client: str, purpose: str | None = None) -> Started:
     with svc.db.write() as s:
         policy = svc.policy(s)
+        purposes.check(policy, purpose)
         now = svc.clock.now()
         user = repo.lock_user(s, user_id, now)
         facts, usage, active = _gather(s, policy, user, user_id, now)
-        decision = decide(policy, facts, usage, now)
+        decision = decide(policy, facts, usage, now, purpose=purpose)
         session_id = None
         if decision.allowed:
             session_id = repo.new_session_id()
             s.add(ChatSession(id=session_id, user_pk=user.pk, client=client, started_at=now, last_seen_at=now,
-                              ends_at=decision.ends_at, policy_version=policy.version))
+                              ends_at=decision.ends_at, policy_version=policy.version, purpose=purpose))
             repo.add_usage(s, user.pk, _local_day(now, policy, user), sessions=1)
             _book(user, policy, facts, (now, now), now)
             _audit(s, user, now, client, "session.started", decision,
-                   {"session_id": session_id, "ends_at": _iso(decision.ends_at)})
+                   {"session_id": session_id, "ends_at": _iso(decision.ends_at),
+                    **({"purpose": purpose} if purpose else {})})
         else:
             _audit(s, user, now, client, "session.refused", decision, {"retry_at": _iso(decision.retry_at)})
         _prune(user, [a.last_seen_at for a in active] + ([now] if session_id else []))
@@ -71,9 +76,10 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
         now = svc.clock.now()
         covered_until = _accrue(svc, s, policy, user, session, now)
         facts, usage, others = _gather(s, policy, user, user.user_id, now, exclude=session.id)
-        decision = decide(policy, facts, usage, now, continuing=True)
+        decision = decide(policy, facts, usage, now, continuing=True, purpose=session.purpose)
         if decision.allowed and session.ends_at is not None and now >= session.ends_at:
-            decision = _overdue(policy, facts, usage, session.ends_at, now, decision, _zone(policy, user))
+            decision = _overdue(policy, facts, usage, session.ends_at, now, decision, _zone(policy, user),
+                                session.purpose)
         if decision.allowed:
             session.ends_at = decision.ends_at
             others.append(session)
@@ -101,14 +107,15 @@ def end(svc: Services, session_id: str, client: str) -> Ended:
         return Ended(decide(policy, facts, usage, now), session.id, session.counted_ms // 1000, session.end_reason)
 
 
-def status(svc: Services, user_id: str) -> Status:
-    """The decision for a session started now; reads only (an unknown user is a new one)."""
+def status(svc: Services, user_id: str, purpose: str | None = None) -> Status:
+    """The decision for a session (of `purpose`) started now; reads only (an unknown user is a new one)."""
     with svc.db.read() as s:
         policy = svc.policy(s)
+        purposes.check(policy, purpose)
         now = svc.clock.now()
         user = repo.user_row(s, user_id)
         facts, usage, active = _gather(s, policy, user, user_id, now)
-        return Status(decide(policy, facts, usage, now), facts, len(active))
+        return Status(decide(policy, facts, usage, now, purpose=purpose), facts, len(active))
 
 
 def sweep(svc: Services) -> int:
@@ -153,10 +160,12 @@ def _gather(s: Session, policy: Policy, user: User | None, user_id: str, now: da
     monday = today - timedelta(days=today.weekday())
     used, granted = repo.days(s, pk, monday, today, today + timedelta(days=7))
     facts = repo.user_facts(user, user_id, granted)
+    facts = replace(facts, controls=strictest(guardian_store.controls_of_user(s, pk)))  # section 7
     active = [a for a in repo.active_sessions(s, pk) if a.id != exclude]
     act = repo.activity(user) if user is not None else ledger.Activity()
     usage = Usage(days=used, streak_start=act.streak_start,
-                  last_active=act.last_active, active_ends=tuple(a.ends_at for a in active))
+                  last_active=act.last_active, active_ends=tuple(a.ends_at for a in active),
+                  uncounted=guardian_store.uncounted(s, pk, monday, today))
     return facts, usage, active
 
 
@@ -166,9 +175,11 @@ def _accrue(svc: Services, s: Session, policy: Policy, user: User, session: Chat
     if interval is None:  # the clock stepped backwards: nothing to count, nothing moves back
         return session.last_seen_at
     facts = repo.user_facts(user, user.user_id, {})
-    for piece in _book(user, policy, facts, interval, now):
+    pieces = _book(user, policy, facts, interval, now)
+    for piece in pieces:
         for day, used in ledger.split_by_day(piece, _zone(policy, user)):
             repo.add_usage(s, user.pk, day, used)
+    purposes.account(s, policy, user, session.purpose, interval, pieces, now)  # section 7
     session.counted_ms += round((interval[1] - interval[0]) / timedelta(milliseconds=1))
     session.last_seen_at = now
     return interval[1]
@@ -183,14 +194,14 @@ def _book(user: User, policy: Policy, facts: UserFacts, interval, now: datetime)
 
 
 def _overdue(policy: Policy, facts: UserFacts, usage: Usage, ends_at: datetime, now: datetime,
-             current: Decision, tz: ZoneInfo) -> Decision:
+             current: Decision, tz: ZoneInfo, purpose: str | None = None) -> Decision:
     """A heartbeat at or after `ends_at` ends the session (DESIGN 3), even when what ended it has
     lifted meanwhile (the client slept through the break, the night, or midnight): the reason
     is the one that held at `ends_at`, and a new session may start at once."""
-    at_end = decide(policy, facts, usage, ends_at, continuing=True)
+    at_end = decide(policy, facts, usage, ends_at, continuing=True, purpose=purpose)
     if at_end.allowed:  # the session fell silent past its grace long before ends_at
         return current
-    start_now = decide(policy, facts, usage, now)
+    start_now = decide(policy, facts, usage, now, purpose=purpose)
     if not start_now.allowed:
         return start_now
     return replace(current, allowed=False, reason=at_end.reason, ends_at=None, retry_at=now.astimezone(tz),
@@ -201,6 +212,7 @@ def _prune(user: User, last_seen: list[datetime]) -> None:
     """Keep only the booked intervals that a still-active session could overlap."""
     keep_from = min(last_seen, default=None)
     repo.store_activity(user, ledger.prune(repo.activity(user), keep_from))
+    purposes.prune(user, keep_from)
 
 
 def _end(s: Session, user: User, session: ChatSession, at: datetime, reason: str, client: str,
