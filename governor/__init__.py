@@ -11,7 +11,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
-    from governor.api import admin, audit, complaints, ops, problems, sessions, users
+    from governor.api import admin, audit, complaints, guardians, ops, problems, sessions, users
     from governor.auth import Authenticator
     from governor.domain.policy import load_policy_file
     from governor.observability import instrument, setup_logging
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["governor"] = Services(Database(settings.database_url), clock or SystemClock(), settings)
     app.extensions["governor.auth"] = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience,
                                                     settings.jwt_leeway_seconds, settings.jwt_max_ttl_seconds)
-    for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp):
+    for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, guardians.bp):
         app.register_blueprint(bp)
     problems.register(app)
     instrument(app, lambda: _count_active(app.extensions["governor"]))

@@ -15,7 +15,7 @@ from flask import current_app, g, request
 
 from governor.errors import Forbidden, Unauthorized
 
-SCOPES = ("sessions", "age", "admin", "audit")
+SCOPES = ("sessions", "age", "guardian", "admin", "audit")
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "scope"]
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from governor.api.admin import ComplaintPatch, GrantIn, LockIn, SettingsIn, UnlockIn
 from governor.api.complaints import ComplaintIn
+from governor.api.guardians import ControlsIn, GuardianGrantIn, TimeDecisionIn, TimeRequestIn
 from governor.api.schemas import AgeVerification, StartSession
 
 
@@ -18,6 +19,7 @@ class Out(BaseModel):
 class WarningOut(Out):
     type: Literal["time_running_out", "break_soon", "rest_reminder"]
     seconds_left: int | None
+    number: int | None = None  # rest_reminder only: which reminder of the continuous use
 
 
 class PolicyRef(Out):
@@ -28,7 +30,7 @@ class PolicyRef(Out):
 class DecisionOut(Out):
     user_id: str
     allowed: bool
-    reason: Literal["ok", "daily_limit_reached", "weekly_limit_reached", "curfew", "cooldown", "locked",
+    reason: Literal["ok", "daily_limit_reached", "weekly_limit_reached", "curfew", "quiet_hours", "cooldown", "locked",
                     "verification_required", "too_many_sessions"]
     band: Literal["under_8", "age_8_15", "age_16_17", "adult", "unverified"]
     used_today_seconds: int
@@ -81,6 +83,7 @@ class VerifiedOut(VerificationOut):
 class DayOut(Out):
     date: str
     seconds: int
+    uncounted_seconds: int
     sessions: int
 
 
@@ -191,6 +194,94 @@ class PolicyVersionsOut(Out):
     versions: list[PolicyVersionOut]
 
 
+class LinkOut(Out):
+    user_id: str
+    guardian_id: str
+    linked_at: str
+
+
+class UnlinkedOut(LinkOut):
+    unlinked: bool
+
+
+class GuardianOut(Out):
+    guardian_id: str
+    linked_at: str
+
+
+class GuardiansOut(Out):
+    guardians: list[GuardianOut]
+
+
+class GuardianErasedOut(Out):
+    guardian_id: str
+    erased: bool
+    links_removed: int
+
+
+class ControlsOut(Out):
+    daily_limit_minutes: int | None
+    quiet_hours: list[str] | None
+    rest_reminder_minutes: int | None
+
+
+class ChildOut(Out):
+    user_id: str
+    decision: DecisionOut
+    controls: ControlsOut
+
+
+class ChildrenOut(Out):
+    children: list[ChildOut]
+
+
+class TimeRequestsCount(Out):
+    approved: int
+    denied: int
+    expired: int
+    pending: int
+
+
+class SummaryOut(Out):
+    user_id: str
+    week: str
+    band: str
+    days: list[DayOut]
+    total_seconds: int
+    daily_average_seconds: int
+    refusals: dict[str, int]
+    time_requests: TimeRequestsCount
+
+
+class GuardianGrantOut(Out):
+    date: str
+    extra_minutes: int
+    reason: str | None
+    by: Literal["guardian"]
+
+
+class GuardianGrantAdded(Out):
+    grant: GuardianGrantOut
+    decision: DecisionOut
+
+
+class TimeRequestOut(Out):
+    id: str
+    user_id: str
+    minutes: int
+    note: str | None
+    status: Literal["pending", "approved", "denied", "expired"]
+    date: str
+    created_at: str
+    expires_at: str
+    decided_at: str | None
+    decided_minutes: int | None
+
+
+class TimeRequestsOut(Out):
+    time_requests: list[TimeRequestOut]
+
+
 class ProblemOut(BaseModel):
     type: str
     title: str
@@ -225,6 +316,31 @@ ROUTES: list[tuple[str, str, str, tuple[str, ...], type | None, dict[int, type |
     ("get", "/v1/admin/reports/daily", "The day's aggregate for a regulator", ("admin",), None, {200: None}),
     ("get", "/v1/audit/events", "The audit log (json, ndjson or csv)", ("audit",), None, {200: EventsPage}),
     ("get", "/v1/audit/verify", "Verify every hash chain", ("audit",), None, {200: VerifyOut}),
+    ("put", "/v1/users/{user_id}/guardians/{guardian_id}", "Link a guardian (idempotent)", ("age", "admin"), None,
+     {200: LinkOut}),
+    ("delete", "/v1/users/{user_id}/guardians/{guardian_id}", "Unlink a guardian", ("age", "admin"), None,
+     {200: UnlinkedOut, 404: ProblemOut}),
+    ("get", "/v1/admin/users/{user_id}/guardians", "A user's guardians", ("admin",), None, {200: GuardiansOut}),
+    ("delete", "/v1/admin/guardians/{guardian_id}", "Erase a guardian", ("admin",), None,
+     {200: GuardianErasedOut, 404: ProblemOut}),
+    ("get", "/v1/guardians/{guardian_id}/children", "A guardian's children", ("guardian",), None,
+     {200: ChildrenOut}),
+    ("get", "/v1/guardians/{guardian_id}/children/{user_id}/summary", "A child's week", ("guardian",), None,
+     {200: SummaryOut, 404: ProblemOut}),
+    ("get", "/v1/guardians/{guardian_id}/children/{user_id}/controls", "This guardian's controls", ("guardian",),
+     None, {200: ControlsOut, 404: ProblemOut}),
+    ("put", "/v1/guardians/{guardian_id}/children/{user_id}/controls", "Set this guardian's controls",
+     ("guardian",), ControlsIn, {200: ControlsOut, 404: ProblemOut}),
+    ("post", "/v1/guardians/{guardian_id}/children/{user_id}/grants", "Extra minutes for today, within the cap",
+     ("guardian",), GuardianGrantIn, {201: GuardianGrantAdded, 404: ProblemOut}),
+    ("post", "/v1/users/{user_id}/time-requests", "Ask for more time", ("sessions",), TimeRequestIn,
+     {201: TimeRequestOut, 409: ProblemOut}),
+    ("get", "/v1/time-requests/{request_id}", "A time request", ("sessions",), None,
+     {200: TimeRequestOut, 404: ProblemOut}),
+    ("get", "/v1/guardians/{guardian_id}/time-requests", "The requests of a guardian's children",
+     ("guardian",), None, {200: TimeRequestsOut}),
+    ("patch", "/v1/guardians/{guardian_id}/time-requests/{request_id}", "Approve or deny a request",
+     ("guardian",), TimeDecisionIn, {200: TimeRequestOut, 404: ProblemOut, 409: ProblemOut}),
     ("get", "/healthz", "Liveness", (), None, {200: None}),
     ("get", "/readyz", "Readiness: the database answers", (), None, {200: None, 503: None}),
     ("get", "/metrics", "Prometheus metrics", (), None, {200: None}),

@@ -48,8 +48,12 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+Purpose = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # the policy names the known ones
+
+
 class StartSession(Model):
     user_id: UserId
+    purpose: Purpose | None = None
 
 
 class AgeVerification(Model):
@@ -113,7 +117,8 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "used_today_seconds": int(d.used_today.total_seconds()),
         "remaining_seconds": None if d.remaining is None else int(d.remaining.total_seconds()),
         "ends_at": iso(d.ends_at), "retry_at": iso(d.retry_at),
-        "warnings": [{"type": w.type, "seconds_left": w.seconds_left} for w in d.warnings],
+        "warnings": [{"type": w.type, "seconds_left": w.seconds_left,
+                      **({"number": w.number} if w.type == "rest_reminder" else {})} for w in d.warnings],
         "policy": {"name": d.policy_name, "version": d.policy_version},
     }
 

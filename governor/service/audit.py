@@ -16,7 +16,7 @@ from governor import audit
 from governor.audit import SYSTEM_CHAIN, Entry, Verification, append_system_event, lock_system_chain, prune_chain
 from governor.errors import InvalidRequest
 from governor.service.context import Services
-from governor.store.tables import AuditEvent, UsageDay, User
+from governor.store.tables import AuditEvent, UncountedDay, UsageDay, User
 
 EXPORT_BATCH = 1000
 CSV_COLUMNS = ["id", "at", "chain", "seq", "user_id", "client", "action", "reason", "policy_name",
@@ -136,6 +136,7 @@ def prune(svc: Services, retention_days: int, usage_retention_days: int, client:
     with svc.db.write() as s:
         usage_cut = (now - timedelta(days=usage_retention_days)).date()
         usage_removed = s.execute(delete(UsageDay).where(UsageDay.day < usage_cut)).rowcount
+        s.execute(delete(UncountedDay).where(UncountedDay.day < usage_cut))  # part of those usage days
         if removed or usage_removed:
             append_system_event(s, now, Entry(client=client, action="audit.pruned", data={
                 "cutoff": audit.timestamp(cutoff), "events_removed": removed, "chains": len(chains),
