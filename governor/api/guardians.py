@@ -17,6 +17,7 @@ from governor.service import guardians, time_requests
 bp = Blueprint("guardians", __name__, url_prefix="/v1")
 REQUEST_ID = re.compile(r"tr_[A-Za-z0-9_-]{1,37}")
 STATUSES = ("pending", "approved", "denied", "expired")
+Note = note(500)
 
 
 def _svc():
@@ -40,12 +41,12 @@ class ControlsIn(Model):
 
 class GuardianGrantIn(Model):
     extra_minutes: int = Field(ge=1, le=1440)
-    reason: note(500) | None = None
+    reason: Note | None = None
 
 
 class TimeRequestIn(Model):
     minutes: int = Field(ge=1, le=240)
-    note: note(500) | None = None
+    note: Note | None = None
 
 
 class TimeDecisionIn(Model):
