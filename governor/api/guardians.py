@@ -4,6 +4,7 @@ requests for more time: `sessions` (the chat frontend)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from flask import Blueprint, current_app, g, request
@@ -18,6 +19,11 @@ bp = Blueprint("guardians", __name__, url_prefix="/v1")
 REQUEST_ID = re.compile(r"tr_[A-Za-z0-9_-]{1,37}")
 STATUSES = ("pending", "approved", "denied", "expired")
 Note = note(500)
+
+
+def utc(t: datetime | None) -> str | None:
+    """Stored instants are answered in UTC, as a read gives them back (as verifications are)."""
+    return iso(t and t.astimezone(timezone.utc))
 
 
 def _svc():
@@ -55,13 +61,13 @@ class TimeDecisionIn(Model):
 
 
 def link_json(v: guardians.LinkView) -> dict[str, Any]:
-    return {"user_id": v.user_id, "guardian_id": v.guardian_id, "linked_at": iso(v.linked_at)}
+    return {"user_id": v.user_id, "guardian_id": v.guardian_id, "linked_at": utc(v.linked_at)}
 
 
 def request_json(v: time_requests.RequestView) -> dict[str, Any]:
     return {"id": v.id, "user_id": v.user_id, "minutes": v.minutes, "note": v.note, "status": v.status,
-            "date": v.date.isoformat(), "created_at": iso(v.created_at), "expires_at": iso(v.expires_at),
-            "decided_at": iso(v.decided_at), "decided_minutes": v.decided_minutes}
+            "date": v.date.isoformat(), "created_at": utc(v.created_at), "expires_at": utc(v.expires_at),
+            "decided_at": utc(v.decided_at), "decided_minutes": v.decided_minutes}
 
 
 def _request_id(value: str) -> str:
@@ -90,7 +96,7 @@ def unlink(uid: str, gid: str):
 @bp.get("/admin/users/<uid>/guardians")
 @requires("admin")
 def list_guardians(uid: str):
-    return {"guardians": [{"guardian_id": v.guardian_id, "linked_at": iso(v.linked_at)}
+    return {"guardians": [{"guardian_id": v.guardian_id, "linked_at": utc(v.linked_at)}
                           for v in guardians.guardians_of(_svc(), user_id(uid))]}
 
 
