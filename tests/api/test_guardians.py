@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from governor import jobs
+from governor.api import openapi as oa
 from governor.store.tables import AuditEvent, GuardianLink, TimeRequest, UncountedDay
 from tests.api.conftest import assert_problem
 from tests.conftest import shanghai
@@ -415,3 +416,24 @@ def test_no_event_holds_a_guardian_id(svc, fam):
     with svc.db.read() as s:
         rows = s.execute(select(AuditEvent.client, AuditEvent.data)).all()
     assert rows and all("g-secret-1" not in c + d for c, d in rows)
+
+
+def test_answers_match_their_documented_models(fam, client):
+    oa.LinkOut.model_validate(fam.link("mum"))
+    oa.ControlsOut.model_validate(fam.controls("mum", {"quiet_hours": ["20:00-21:00"], "rest_reminder_minutes": 5}).json)
+    oa.ControlsOut.model_validate(client.get(f"/v1/guardians/mum/children/{KID}/controls", headers=fam.app).json)
+    oa.GuardianGrantAdded.model_validate(fam.grant("mum", 5).json)
+    req = oa.TimeRequestOut.model_validate(fam.ask(5, note="x").json)
+    oa.TimeRequestOut.model_validate(client.get(f"/v1/time-requests/{req.id}", headers=fam.api.fe).json)
+    oa.TimeRequestsOut.model_validate(client.get("/v1/guardians/mum/time-requests", headers=fam.app).json)
+    oa.TimeRequestOut.model_validate(fam.decide("mum", req.id, "denied").json)
+    oa.ChildrenOut.model_validate(client.get("/v1/guardians/mum/children", headers=fam.app).json)
+    oa.SummaryOut.model_validate(fam.summary("mum").json)
+    oa.GuardiansOut.model_validate(client.get(f"/v1/admin/users/{KID}/guardians", headers=fam.adm).json)
+    sid = fam.api.started(KID)
+    d = fam.run(sid, 5)
+    assert d["warnings"] == [{"type": "rest_reminder", "seconds_left": None, "number": 1}]
+    oa.HeartbeatOut.model_validate(d)
+    oa.UnlinkedOut.model_validate(client.delete(f"/v1/users/{KID}/guardians/mum", headers=fam.api.age).json)
+    fam.link("mum", born=None)
+    oa.GuardianErasedOut.model_validate(client.delete("/v1/admin/guardians/mum", headers=fam.adm).json)
