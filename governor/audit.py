@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from governor.observability import AUDIT_APPENDS
+from governor.store import events
 from governor.store.tables import GENESIS, AuditChain, AuditEvent, User
 
 SYSTEM_CHAIN = "system"
@@ -65,10 +66,28 @@ def _append(s: Session, chain: str, seq: int, prev: str, at: datetime, entry: En
     return event
 
 
+def append_to_user_chain(tx, user, at: datetime, entry: Entry) -> None:
+    """Append to the user's chain on a hot-path transaction (store/sql.py); the caller holds the
+    user's row lock and writes the new head back with the row (store/users.save)."""
+    data = json.dumps(entry.data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    seq, prev = user.audit_seq + 1, user.audit_head
+    digest = chain_hash(prev, canonical(user.pseudonym, seq, at, entry.client, entry.action, entry.reason,
+                                        entry.policy_name, entry.policy_version, data))
+    events.insert(tx, user.pseudonym, seq, at, entry.client, entry.action, entry.reason, entry.policy_name,
+                  entry.policy_version, data, prev, digest)
+    user.audit_seq, user.audit_head = seq, digest
+    AUDIT_APPENDS.labels(entry.action).inc()
+
+
 def append_user_event(s: Session, user: User, at: datetime, entry: Entry) -> AuditEvent:
-    """Append to the user's chain. The caller holds the user's row lock (repo.lock_user)."""
+    """Append to the user's chain. The caller holds the user's row lock (repo.lock_user).
+
+    Every change of a user outside the session use cases comes through here (every state change
+    is audited), and any of them may change what a decision depends on: so the user's facts
+    version is bumped, and a running session's stored decision is not used again."""
     event = _append(s, user.pseudonym, user.audit_seq + 1, user.audit_head, at, entry)
     user.audit_seq, user.audit_head = event.seq, event.hash
+    user.facts_version = (user.facts_version or 0) + 1
     return event
 
 

@@ -63,13 +63,19 @@ def instrument(app: Flask, active_sessions) -> None:
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
+    histograms: dict[tuple[str, str, int], object] = {}  # labelled children, looked up once each
+
     @app.after_request
     def _finish(response: Response):
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUEST_SECONDS.labels(endpoint, request.method, str(response.status_code)).observe(elapsed)
+        key = (endpoint, request.method, response.status_code)
+        child = histograms.get(key)
+        if child is None:
+            child = histograms[key] = REQUEST_SECONDS.labels(endpoint, request.method, str(response.status_code))
+        child.observe(elapsed)
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        if endpoint not in ("/healthz", "/metrics"):
+        if endpoint not in ("/healthz", "/metrics") and log.isEnabledFor(logging.INFO):
             principal = g.get("principal")
             log.info("request", extra={"fields": {
                 "request_id": g.get("request_id"), "method": request.method, "route": endpoint,

@@ -6,9 +6,10 @@ returns a `Decision`. Everything a reader needs to know about why a child was re
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -90,6 +91,17 @@ class Warning:
 
 
 @dataclass(frozen=True)
+class Outlook:
+    """How an allowed decision moves while no fact changes (domain/fastpath.py): before
+    `valid_until` only the time used moves it, by arithmetic. `fixed_end` is the earliest end that
+    use does not move (the allowed window's end, the forced break), with its warning's type."""
+
+    valid_until: datetime
+    fixed_end: datetime | None
+    fixed_kind: str | None
+
+
+@dataclass(frozen=True)
 class Decision:
     user_id: str
     allowed: bool
@@ -102,6 +114,7 @@ class Decision:
     warnings: tuple[Warning, ...]
     policy_name: str
     policy_version: int
+    outlook: Outlook | None = field(default=None, compare=False, repr=False)
 
 
 def band_of(verification: Verification | None, today: date, now: datetime) -> Band:
@@ -140,16 +153,39 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
         retry_at = ctx.earliest_admission(now)
         return Decision(allowed=False, reason=reason, ends_at=None, warnings=(),
                         retry_at=retry_at and retry_at.astimezone(ctx.tz), **common)
-    ends_at, kind = ctx.session_end(now, rules, remaining)
+    ends = ctx.session_ends(now, rules, remaining)
+    ends_at, kind = _earliest(ends) if ends else (None, None)
     warnings = []
     if ends_at is not None and _utc(ends_at) - _utc(now) <= timedelta(minutes=rules.warn_before_minutes):
         warnings.append(Warning(kind, int((_utc(ends_at) - _utc(now)).total_seconds())))
-    number = reminder_number(ctx.streak_length(now), (rules.rest_reminder_minutes,
-                                                     user.controls.rest_reminder_minutes))
+    streak = ctx.streak_length(now)
+    number = reminder_number(streak, (rules.rest_reminder_minutes, user.controls.rest_reminder_minutes))
     if number:
         warnings.append(Warning("rest_reminder", None, number))
+    fixed = [e for e in ends if e[1] != "remaining"]
+    fixed_end, fixed_kind = _earliest(fixed) if fixed else (None, None)
+    outlook = Outlook(ctx.valid_until(now, rules, ends_at, streak), fixed_end, fixed_kind)
     return Decision(allowed=True, reason=Reason.OK, ends_at=ends_at and ends_at.astimezone(ctx.tz), retry_at=None,
-                    warnings=tuple(warnings), **common)
+                    warnings=tuple(warnings), outlook=outlook, **common)
+
+
+def decide_heartbeat(policy: Policy, user: UserFacts, usage: Usage, now: datetime,
+                     ends_at: datetime | None, purpose: str | None = None) -> Decision:
+    """The decision for a running session whose last decision said it must end at `ends_at`.
+    A heartbeat at or after `ends_at` ends the session (DESIGN 3), even when what ended it has
+    lifted meanwhile (the client slept through the break, the night, or midnight): the reason
+    is the one that held at `ends_at`, and a new session may start at once."""
+    current = decide(policy, user, usage, now, continuing=True, purpose=purpose)
+    if not current.allowed or ends_at is None or now < ends_at:
+        return current
+    at_end = decide(policy, user, usage, ends_at, continuing=True, purpose=purpose)
+    if at_end.allowed:  # the session fell silent past its grace long before ends_at
+        return current
+    start_now = decide(policy, user, usage, now, purpose=purpose)
+    if not start_now.allowed:
+        return start_now
+    return replace(current, allowed=False, reason=at_end.reason, ends_at=None,
+                   retry_at=now.astimezone(policy.zone(user.timezone)), warnings=(), outlook=None)
 
 
 def reminder_number(streak: timedelta | None, intervals: tuple[int | None, ...]) -> int:
@@ -179,6 +215,12 @@ def _birthday(birth: date, age: int) -> date:
         return date(birth.year + age, 3, 1)
 
 
+def _earliest(ends: list[tuple[datetime, str]]) -> tuple[datetime, str]:
+    """The first end; at a tie, the time limit's warning (time_running_out) wins over a break's."""
+    at, kind = min(ends, key=lambda e: (_utc(e[0]), e[1] == "break_soon"))
+    return at, "time_running_out" if kind == "remaining" else kind
+
+
 def _latest(retry: datetime | None) -> float:
     return float("inf") if retry is None else retry.timestamp()
 
@@ -187,6 +229,26 @@ def _utc(t: datetime) -> datetime:
     """Elapsed time is computed in UTC: Python adds and subtracts datetimes of one zone in wall
     time, which is an hour off across a daylight-saving change."""
     return t.astimezone(timezone.utc)
+
+
+@functools.lru_cache(maxsize=4096)
+def _periods(rules: BandRules, holidays: frozenset[date], tz: ZoneInfo, day: date):
+    """The allowed periods of the local days from the day before `day` to a week after it,
+    adjacent windows merged. The calendar depends on the rules alone, so it is worked out once
+    per band and day, not at every decision."""
+    intervals = []
+    for i in range(-1, 8):
+        d = day + timedelta(days=i)
+        midnight = datetime.combine(d, time(0), tzinfo=tz)
+        for w in rules.windows(d, d in holidays) or ():
+            intervals.append((midnight + timedelta(minutes=w.start), midnight + timedelta(minutes=w.end)))
+    out: list[list[datetime]] = []
+    for start, end in sorted(intervals):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return tuple((a, b) for a, b in out)
 
 
 @dataclass(frozen=True)
@@ -301,11 +363,12 @@ class _Context:
             return None
         return max(_utc(t) - _utc(start), ZERO)
 
-    def session_end(self, now: datetime, rules: BandRules, remaining: timedelta | None):
-        """When a session running from `now` must end, and the warning that goes with it."""
+    def session_ends(self, now: datetime, rules: BandRules, remaining: timedelta | None):
+        """What ends a session running from `now`: each end with its warning's type, the end that
+        the time left gives typed "remaining" (it is the only one that use moves)."""
         ends: list[tuple[datetime, str]] = []
         if remaining is not None:
-            ends.append((_utc(now) + remaining, "time_running_out"))
+            ends.append((_utc(now) + remaining, "remaining"))
         window = self.window_containing(rules, now) if rules.allowed_hours is not None else None
         if window is not None and window[1] is not None:
             ends.append((window[1], "time_running_out"))
@@ -317,9 +380,26 @@ class _Context:
             # the streak's own start, not now - streak (clamped at 0 when the clock stepped back)
             start = _utc(now) if streak is None else _utc(self.usage.streak_start)
             ends.append((start + timedelta(minutes=rules.continuous_limit_minutes), "break_soon"))
-        if not ends:
-            return None, None
-        return min(ends, key=lambda e: (_utc(e[0]), e[1] != "time_running_out"))
+        return ends
+
+    def valid_until(self, now: datetime, rules: BandRules, ends_at: datetime | None,
+                    streak: timedelta | None) -> datetime:
+        """Until when an allowed decision at `now` changes only by the time used, if no fact
+        changes: before a warning could start, the next local midnight (day, week, day type,
+        birthday), the verification's expiry and the next rest reminder."""
+        until = [_utc(self.next_day(now))]
+        if ends_at is not None:
+            until.append(_utc(ends_at) - timedelta(minutes=rules.warn_before_minutes))
+        v = self.user.verification
+        if v is not None and v.expires_at is not None and v.expires_at > now:
+            until.append(_utc(v.expires_at))
+        for minutes in (rules.rest_reminder_minutes, self.user.controls.rest_reminder_minutes):
+            if minutes is not None:
+                every = timedelta(minutes=minutes)
+                start = _utc(now) if streak is None else _utc(self.usage.streak_start)
+                passed = 0 if streak is None else streak // every
+                until.append(start + every * (passed + 1))
+        return min(until)
 
     # -- calendar ----------------------------------------------------------------------------
 
@@ -347,20 +427,12 @@ class _Context:
         """(start, end) of the allowed period around `t`, adjacent windows merged; end None when
         it runs on for more than a week. None when `t` is outside every window."""
         day = t.astimezone(self.tz).date()
-        current = None
-        for start, end in self.intervals(rules, day - timedelta(days=1), 9):
-            if current is None:
-                if start <= t < end:
-                    current = [start, end]
-            elif start <= current[1]:
-                current[1] = max(current[1], end)
-            elif start > current[1]:
-                break
-        if current is None:
-            return None
-        if current[1] >= self.local(day + timedelta(days=7)):
-            return current[0], None
-        return current[0], current[1]
+        for start, end in _periods(rules, self.policy.holidays, self.tz, day):
+            if start <= t < end:
+                if end >= self.local(day + timedelta(days=7)):
+                    return start, None
+                return start, end
+        return None
 
     def quiet_spans(self, t: datetime) -> list[tuple[datetime, datetime]]:
         """The guardians' quiet hours from the day before `t` to two days after, merged."""

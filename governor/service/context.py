@@ -33,3 +33,14 @@ class Services:
         if version not in self._policies:
             self._policies[version] = repo.load_policy(s, version)
         return self._policies[version]
+
+    def policy_at(self, version: int | None) -> Policy:
+        """The policy of this version (the hot paths read the active version with the user's
+        row); parsed once per process, from its own short read the first time."""
+        policy = self._policies.get(version)
+        if policy is None:
+            if version is None:
+                raise RuntimeError("no policy is active: run `governor db upgrade`")
+            with self.db.read() as s:
+                self._policies[version] = policy = repo.load_policy(s, version)
+        return policy

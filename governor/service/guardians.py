@@ -1,7 +1,8 @@
 """Guardians (DESIGN section 7): links, controls that only tighten, grants within the band's
 cap, the children's decisions and the weekly summary. Each change is one transaction under the
-child's lock, audited on the child's chain with the link's random id (never the guardian id),
-and bumps the child's facts version so a running session follows at its next heartbeat."""
+child's lock, audited on the child's chain with the link's random id (never the guardian id);
+the audit append bumps the child's facts version, so a running session decides afresh at its
+next heartbeat."""
 from __future__ import annotations
 
 import json
@@ -81,7 +82,6 @@ def link(svc: Services, user_id: str, guardian_id: str, client: str) -> LinkView
             lk = GuardianLink(id=store.new_link_id(), user_pk=user.pk, guardian_id=guardian_id, linked_at=now,
                               client=client)
             s.add(lk)
-            store.bump_facts(user)
             _audit(s, user, policy, now, client, "guardian.linked", {"link_id": lk.id})
         return LinkView(user_id, guardian_id, lk.linked_at)
 
@@ -101,7 +101,6 @@ def unlink(svc: Services, user_id: str, guardian_id: str, client: str) -> LinkVi
 def _remove(s: Session, user: User, lk: GuardianLink, policy: Policy, now: datetime, client: str,
             extra: dict) -> None:
     s.delete(lk)
-    store.bump_facts(user)
     _audit(s, user, policy, now, client, "guardian.unlinked", {"link_id": lk.id, **extra})
 
 
@@ -172,7 +171,6 @@ def set_controls(svc: Services, guardian_id: str, user_id: str, daily_limit: int
         if new != store.controls(lk):
             lk.daily_limit_minutes, lk.rest_reminder_minutes = daily_limit, rest_reminder
             lk.quiet_hours = json.dumps(out["quiet_hours"]) if out["quiet_hours"] else None
-            store.bump_facts(user)
             _audit(s, user, policy, now, client, "controls.changed", {"link_id": lk.id, **out})
         return out
 
@@ -204,7 +202,6 @@ def add_guardian_grant(s: Session, policy: Policy, user: User, lk: GuardianLink,
                              guardian_grant_max_minutes=cap, granted_minutes=granted)
     s.add(Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now,
                 link_id=lk.id))
-    store.bump_facts(user)
     data = {"date": day.isoformat(), "extra_minutes": minutes, "reason_given": reason is not None,
             "by": "guardian", "link_id": lk.id}
     _audit(s, user, policy, now, client, "grant.added", data | ({"request_id": request_id} if request_id else {}))

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from governor.domain import ledger
 from governor.domain.engine import band_of
 from governor.domain.policy import Policy
 from governor.errors import InvalidRequest
 from governor.store import guardians as store
 from governor.store import repo
-from governor.store.tables import User
+from governor.store.sql import Tx
+from governor.store.users import UserRow
 
 
 def check(policy: Policy, purpose: str | None) -> str | None:
@@ -26,11 +25,12 @@ def check(policy: Policy, purpose: str | None) -> str | None:
     return purpose
 
 
-def account(s: Session, policy: Policy, user: User, purpose: str | None, interval: ledger.Interval,
+def account(tx: Tx, policy: Policy, user: UserRow, purpose: str | None, interval: ledger.Interval,
             pieces: tuple[ledger.Interval, ...], now: datetime) -> None:
     """Book what of `interval` does not count. A session whose purpose has uncounted minutes in
     the user's band marks its newly covered `pieces` uncounted, up to each day's minutes; any
-    other session takes back the uncounted time its interval overlaps (the union rule)."""
+    other session takes back the uncounted time its interval overlaps (the union rule). Either
+    change drops the stored decision: the fast path's arithmetic knows no uncounted time."""
     tz = policy.zone(user.timezone)
     rules = policy.bands[band_of(repo.user_facts(user, user.user_id, {}).verification,
                                  now.astimezone(tz).date(), now)]
@@ -40,18 +40,22 @@ def account(s: Session, policy: Policy, user: User, purpose: str | None, interva
         days = {day for piece in pieces for day, _ in ledger.day_pieces(piece, tz)}
         if not days:
             return
-        booked = store.uncounted(s, user.pk, min(days), max(days))
+        booked = store.hot_uncounted(tx, user.pk, min(days), max(days))
         room = {d: cap - booked.get(d, {}).get(purpose, timedelta(0)) for d in days}
         parts = ledger.uncounted_parts(pieces, purpose, tz, room)
         for day, (a, b, p) in parts:
-            store.add_uncounted(s, user.pk, day, p, b - a)
-        store.store_marked(user, tuple(sorted(marks + tuple(m for _, m in parts))))
+            store.hot_add_uncounted(tx, user.pk, day, p, b - a)
+        if parts:
+            store.store_marked(user, tuple(sorted(marks + tuple(m for _, m in parts))))
+            user.outlook = None
     elif marks:
         keep, moved = ledger.reclaim(interval, marks)
         for a, b, p in moved:
-            store.add_uncounted(s, user.pk, a.astimezone(tz).date(), p, -(b - a))
-        store.store_marked(user, keep)
+            store.hot_add_uncounted(tx, user.pk, a.astimezone(tz).date(), p, -(b - a))
+        if moved:
+            store.store_marked(user, keep)
+            user.outlook = None
 
 
-def prune(user: User, keep_from: datetime | None) -> None:
+def prune(user: UserRow, keep_from: datetime | None) -> None:
     store.store_marked(user, ledger.prune_marked(store.marked(user), keep_from))

@@ -1,24 +1,29 @@
-"""Sessions: admission, heartbeats, ends and the sweeper, each one transaction under the user's
-lock: gather the facts, let the pure core decide, apply the result and its audit event."""
+"""Sessions: admission, heartbeats, ends and the sweeper, each one short transaction under the
+user's lock: gather the facts, let the pure core decide, apply the result and its audit event.
+
+These are the hot paths: they run on the DB-API connection (store/sql.py), and a heartbeat that
+changes nothing but the time used answers from the user's stored decision (domain/fastpath.py):
+one read of the user and the session, three small writes.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
-from governor.audit import Entry, append_user_event
-from governor.domain import ledger
+from governor.audit import Entry, append_to_user_chain
+from governor.domain import fastpath, ledger
 from governor.domain.controls import strictest
-from governor.domain.engine import Decision, Usage, UserFacts, band_of, decide, reset_gap
+from governor.domain.engine import Decision, Usage, UserFacts, band_of, decide, decide_heartbeat, reset_gap
 from governor.domain.policy import Policy
 from governor.errors import SessionEnded, SessionNotFound
 from governor.service import purposes
 from governor.service.context import Services
 from governor.store import guardians as guardian_store
-from governor.store import repo
-from governor.store.tables import ChatSession, User
+from governor.store import repo, sessions, usage, users
+from governor.store.sessions import SessionRow
+from governor.store.sql import Tx
+from governor.store.users import UserRow
 
 SWEEPER = "governor-sweeper"
 
@@ -44,78 +49,88 @@ class Status:
     active_sessions: int
 
 
+@dataclass(frozen=True)
+class Accrual:
+    covered_until: datetime  # the end of the time the session now covers
+    booked_from: datetime | None  # where the booked interval began; None when the clock went back
+    streak_kept: bool  # the booking did not begin a new continuous-use streak
+    used: dict[date, timedelta]  # the new totals of the days booked to
+
+
 def start(svc: Services, user_id: str, client: str, purpose: str | None = None) -> Started:
-    with svc.db.write() as s:
-        policy = svc.policy(s)
-        purposes.check(policy, purpose)
+    with svc.db.hot_write() as tx:
         now = svc.clock.now()
-        user = repo.lock_user(s, user_id, now)
-        facts, usage, active = _gather(s, policy, user, user_id, now)
-        decision = decide(policy, facts, usage, now, purpose=purpose)
+        user = users.get_or_create_locked(tx, user_id, now)
+        policy = svc.policy_at(user.policy_version)
+        purposes.check(policy, purpose)
+        facts, use, active = _gather(tx, policy, user, user_id, now)
+        decision = decide(policy, facts, use, now, purpose=purpose)
         session_id = None
         if decision.allowed:
-            session_id = repo.new_session_id()
-            s.add(ChatSession(id=session_id, user_pk=user.pk, client=client, started_at=now, last_seen_at=now,
-                              ends_at=decision.ends_at, policy_version=policy.version, purpose=purpose))
-            repo.add_usage(s, user.pk, _local_day(now, policy, user), sessions=1)
+            session_id = sessions.new_id()
+            sessions.insert(tx, session_id, user.pk, client, now, decision.ends_at, policy.version, purpose)
+            usage.add(tx, user.pk, _local_day(now, policy, user), sessions=1)
             _book(user, policy, facts, (now, now), now)
-            _audit(s, user, now, client, "session.started", decision,
+            user.outlook = _outlook(decision, now, user, purpose)
+            _audit(tx, user, now, client, "session.started", decision,
                    {"session_id": session_id, "ends_at": _iso(decision.ends_at),
                     **({"purpose": purpose} if purpose else {})})
         else:
-            _audit(s, user, now, client, "session.refused", decision, {"retry_at": _iso(decision.retry_at)})
+            _audit(tx, user, now, client, "session.refused", decision, {"retry_at": _iso(decision.retry_at)})
         _prune(user, [a.last_seen_at for a in active] + ([now] if session_id else []))
+        users.save(tx, user)
         return Started(decision, session_id)
 
 
 def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
     """Accrue the time since the last heartbeat and decide again; a refusal ends the session."""
-    with svc.db.write() as s:
-        policy = svc.policy(s)
-        session, user = _locked(s, session_id)
+    with svc.db.hot_write() as tx:
+        user, session = _locked(tx, session_id)
+        if session.ended_at is not None:
+            raise SessionEnded(f"session {session_id} has ended ({session.end_reason})",
+                               end_reason=session.end_reason)
+        policy = svc.policy_at(user.policy_version)
         now = svc.clock.now()
-        covered_until = _accrue(svc, s, policy, user, session, now)
-        facts, usage, others = _gather(s, policy, user, user.user_id, now, exclude=session.id)
-        decision = decide(policy, facts, usage, now, continuing=True, purpose=session.purpose)
-        if decision.allowed and session.ends_at is not None and now >= session.ends_at:
-            decision = _overdue(policy, facts, usage, session.ends_at, now, decision, _zone(policy, user),
-                                session.purpose)
+        ends_before = session.ends_at
+        acc = _accrue(svc, tx, policy, user, session, now)
+        decision = _advance(tx, policy, user, acc, ends_before, now) if session.purpose is None else None
+        if decision is None:
+            facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
+            decision = decide_heartbeat(policy, facts, use, now, ends_before, session.purpose)
+            user.outlook = _outlook(decision, now, user, session.purpose)
         if decision.allowed:
             session.ends_at = decision.ends_at
-            others.append(session)
         else:
-            _end(s, user, session, covered_until, decision.reason.value, client, decision, now)
-        _prune(user, [a.last_seen_at for a in others])
+            _end(tx, user, session, acc.covered_until, decision.reason.value, client, decision, now)
+        _prune(user, [session.others_seen_from] + ([now] if decision.allowed else []))
+        sessions.save(tx, session)
+        users.save(tx, user)
         return decision
 
 
 def end(svc: Services, session_id: str, client: str) -> Ended:
     """End a session (idempotent): the time since its last heartbeat counts, as a heartbeat's."""
-    with svc.db.write() as s:
-        policy = svc.policy(s)
-        found = repo.lock_session(s, session_id)
-        if found is None:
-            raise SessionNotFound(f"no session {session_id!r}")
-        session, user = found
+    with svc.db.hot_write() as tx:
+        user, session = _locked(tx, session_id)
+        policy = svc.policy_at(user.policy_version)
         now = svc.clock.now()
-        if session.ended_at is None:
-            covered_until = _accrue(svc, s, policy, user, session, now)
-            facts, usage, others = _gather(s, policy, user, user.user_id, now, exclude=session.id)
-            _end(s, user, session, covered_until, "client", client, decide(policy, facts, usage, now), now)
-            _prune(user, [a.last_seen_at for a in others])
-        facts, usage, _ = _gather(s, policy, user, user.user_id, now)
-        return Ended(decide(policy, facts, usage, now), session.id, session.counted_ms // 1000, session.end_reason)
+        if session.ended_at is not None:
+            facts, use, _ = _gather(tx, policy, user, user.user_id, now)
+            return Ended(decide(policy, facts, use, now), session.id, session.counted_ms // 1000, session.end_reason)
+        _close(svc, tx, policy, user, session, now, "client", client)
+        facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
+        return Ended(decide(policy, facts, use, now), session.id, session.counted_ms // 1000, session.end_reason)
 
 
 def status(svc: Services, user_id: str, purpose: str | None = None) -> Status:
     """The decision for a session (of `purpose`) started now; reads only (an unknown user is a new one)."""
-    with svc.db.read() as s:
-        policy = svc.policy(s)
+    with svc.db.hot_read() as tx:
+        user = users.get(tx, user_id)
+        policy = svc.policy_at(user.policy_version if user is not None else users.policy_version(tx))
         purposes.check(policy, purpose)
         now = svc.clock.now()
-        user = repo.user_row(s, user_id)
-        facts, usage, active = _gather(s, policy, user, user_id, now)
-        return Status(decide(policy, facts, usage, now, purpose=purpose), facts, len(active))
+        facts, use, active = _gather(tx, policy, user, user_id, now)
+        return Status(decide(policy, facts, use, now, purpose=purpose), facts, len(active))
 
 
 def sweep(svc: Services) -> int:
@@ -123,120 +138,134 @@ def sweep(svc: Services) -> int:
     is closed in its own short transaction, re-checked under its user's lock, so running two
     sweepers at once (or a late heartbeat) closes it once."""
     closed = 0
-    with svc.db.read() as s:
-        stale = repo.stale_session_ids(s, svc.clock.now() - svc.grace)
+    with svc.db.hot_read() as tx:
+        stale = sessions.stale_ids(tx, svc.clock.now() - svc.grace)
     for session_id in stale:
-        with svc.db.write() as s:
-            policy = svc.policy(s)
-            found = repo.lock_session(s, session_id)
+        with svc.db.hot_write() as tx:
+            found = users.lock_by_session(tx, session_id)
+            session = found and sessions.get(tx, session_id)
             now = svc.clock.now()
-            if found is None or found[0].ended_at is not None or found[0].last_seen_at >= now - svc.grace:
+            if session is None or session.ended_at is not None or session.last_seen_at >= now - svc.grace:
                 continue
-            session, user = found
-            covered_until = _accrue(svc, s, policy, user, session, now)
-            facts, usage, others = _gather(s, policy, user, user.user_id, now, exclude=session.id)
-            _end(s, user, session, covered_until, "timeout", SWEEPER, decide(policy, facts, usage, now), now)
-            _prune(user, [a.last_seen_at for a in others])
+            _close(svc, tx, svc.policy_at(found.policy_version), found, session, now, "timeout", SWEEPER)
             closed += 1
     return closed
 
 
 # -- the steps --------------------------------------------------------------------------------
 
-def _locked(s: Session, session_id: str) -> tuple[ChatSession, User]:
-    found = repo.lock_session(s, session_id)
-    if found is None:
+def _locked(tx: Tx, session_id: str) -> tuple[UserRow, SessionRow]:
+    user = users.lock_by_session(tx, session_id)
+    session = user and sessions.get(tx, session_id)
+    if session is None:
         raise SessionNotFound(f"no session {session_id!r}")
-    session, user = found
-    if session.ended_at is not None:
-        raise SessionEnded(f"session {session_id} has ended ({session.end_reason})", end_reason=session.end_reason)
-    return session, user
+    return user, session
 
 
-def _gather(s: Session, policy: Policy, user: User | None, user_id: str, now: datetime,
-            exclude: str | None = None) -> tuple[UserFacts, Usage, list[ChatSession]]:
+def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: datetime,
+            exclude: str | None = None) -> tuple[UserFacts, Usage, list[sessions.Active]]:
     pk = user.pk if user is not None else None
     today = _local_day(now, policy, user)
     monday = today - timedelta(days=today.weekday())
-    used, granted = repo.days(s, pk, monday, today, today + timedelta(days=7))
+    used, granted = usage.days(tx, pk, monday, today, today + timedelta(days=7))
     facts = repo.user_facts(user, user_id, granted)
-    facts = replace(facts, controls=strictest(guardian_store.controls_of_user(s, pk)))  # section 7
-    active = [a for a in repo.active_sessions(s, pk) if a.id != exclude]
-    act = repo.activity(user) if user is not None else ledger.Activity()
-    usage = Usage(days=used, streak_start=act.streak_start,
-                  last_active=act.last_active, active_ends=tuple(a.ends_at for a in active),
-                  uncounted=guardian_store.uncounted(s, pk, monday, today))
-    return facts, usage, active
+    facts = replace(facts, controls=strictest(guardian_store.hot_controls(tx, pk)))  # section 7
+    active = [a for a in sessions.active(tx, pk) if a.id != exclude]
+    act = user.activity if user is not None else ledger.Activity()
+    use = Usage(days=used, streak_start=act.streak_start, last_active=act.last_active,
+                active_ends=tuple(a.ends_at for a in active),
+                uncounted=guardian_store.hot_uncounted(tx, pk, monday, today))
+    return facts, use, active
 
 
-def _accrue(svc: Services, s: Session, policy: Policy, user: User, session: ChatSession, now: datetime) -> datetime:
-    """Book the session's time since it was last seen; return the end of what it covers."""
+def _accrue(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: SessionRow, now: datetime) -> Accrual:
+    """Book the session's time since it was last seen (the days' rows are written here; the
+    user's and the session's rows by the caller)."""
     interval = ledger.covered_interval(session.last_seen_at, now, svc.grace, session.ends_at)
     if interval is None:  # the clock stepped backwards: nothing to count, nothing moves back
-        return session.last_seen_at
+        return Accrual(session.last_seen_at, None, False, {})
+    streak = user.activity.streak_start
     facts = repo.user_facts(user, user.user_id, {})
+    totals: dict[date, timedelta] = {}
     pieces = _book(user, policy, facts, interval, now)
     for piece in pieces:
         for day, used in ledger.split_by_day(piece, _zone(policy, user)):
-            repo.add_usage(s, user.pk, day, used)
-    purposes.account(s, policy, user, session.purpose, interval, pieces, now)  # section 7
+            totals[day] = usage.add(tx, user.pk, day, used)
+    purposes.account(tx, policy, user, session.purpose, interval, pieces, now)  # section 7
     session.counted_ms += round((interval[1] - interval[0]) / timedelta(milliseconds=1))
     session.last_seen_at = now
-    return interval[1]
+    return Accrual(interval[1], interval[0], user.activity.streak_start == streak, totals)
 
 
-def _book(user: User, policy: Policy, facts: UserFacts, interval, now: datetime):
+def _book(user: UserRow, policy: Policy, facts: UserFacts, interval, now: datetime):
     tz = _zone(policy, user)
     rules = policy.bands[band_of(facts.verification, now.astimezone(tz).date(), now)]
-    booking = ledger.book(repo.activity(user), interval, reset_gap(rules))
-    repo.store_activity(user, booking.activity)
+    booking = ledger.book(user.activity, interval, reset_gap(rules))
+    user.activity = booking.activity
     return booking.pieces
 
 
-def _overdue(policy: Policy, facts: UserFacts, usage: Usage, ends_at: datetime, now: datetime,
-             current: Decision, tz: ZoneInfo, purpose: str | None = None) -> Decision:
-    """A heartbeat at or after `ends_at` ends the session (DESIGN 3), even when what ended it has
-    lifted meanwhile (the client slept through the break, the night, or midnight): the reason
-    is the one that held at `ends_at`, and a new session may start at once."""
-    at_end = decide(policy, facts, usage, ends_at, continuing=True, purpose=purpose)
-    if at_end.allowed:  # the session fell silent past its grace long before ends_at
-        return current
-    start_now = decide(policy, facts, usage, now, purpose=purpose)
-    if not start_now.allowed:
-        return start_now
-    return replace(current, allowed=False, reason=at_end.reason, ends_at=None, retry_at=now.astimezone(tz),
-                   warnings=())
+def _advance(tx: Tx, policy: Policy, user: UserRow, acc: Accrual, ends_at: datetime | None,
+             now: datetime) -> Decision | None:
+    """The stored decision moved on by the time just booked, when nothing else can have changed."""
+    if user.outlook is None:
+        return None
+    today = _local_day(now, policy, user)
+    used = acc.used.get(today)
+    if used is None:
+        used = usage.add(tx, user.pk, today)
+    return fastpath.advance(fastpath.load(user.outlook, _zone(policy, user)), facts_version=user.facts_version,
+                            policy_version=policy.version, booked_from=acc.booked_from,
+                            streak_kept=acc.streak_kept, session_ends_at=ends_at, used_today=used, now=now)
 
 
-def _prune(user: User, last_seen: list[datetime]) -> None:
+def _outlook(decision: Decision, now: datetime, user: UserRow, purpose: str | None) -> str | None:
+    """The decision to store for the fast path; none for a session of a purpose, whose uncounted
+    time does not move the decision as the fast path's arithmetic does (section 7)."""
+    return fastpath.take(decision, now, user.facts_version) if purpose is None else None
+
+
+def _close(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: SessionRow, now: datetime,
+           reason: str, client: str) -> None:
+    """End a running session for `reason` (an end or a sweep), counting its time since last seen."""
+    acc = _accrue(svc, tx, policy, user, session, now)
+    facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
+    _end(tx, user, session, acc.covered_until, reason, client, decide(policy, facts, use, now), now)
+    user.outlook = None  # its interval may have begun before the stored decision: decide afresh
+    _prune(user, [session.others_seen_from])
+    sessions.save(tx, session)
+    users.save(tx, user)
+
+
+def _prune(user: UserRow, last_seen: list[datetime | None]) -> None:
     """Keep only the booked intervals that a still-active session could overlap."""
-    keep_from = min(last_seen, default=None)
-    repo.store_activity(user, ledger.prune(repo.activity(user), keep_from))
+    keep_from = min((t for t in last_seen if t is not None), default=None)
+    user.activity = ledger.prune(user.activity, keep_from)
     purposes.prune(user, keep_from)
 
 
-def _end(s: Session, user: User, session: ChatSession, at: datetime, reason: str, client: str,
+def _end(tx: Tx, user: UserRow, session: SessionRow, at: datetime, reason: str, client: str,
          decision: Decision, now: datetime) -> None:
     """End the session at `at`, the end of the time it covers (never past its ends_at)."""
     session.ended_at, session.end_reason = max(at, session.started_at), reason
-    _audit(s, user, now, client, "session.ended", decision,
+    _audit(tx, user, now, client, "session.ended", decision,
            {"session_id": session.id, "ended_at": _iso(session.ended_at),
             "duration_seconds": session.counted_ms // 1000}, reason=reason)
 
 
-def _audit(s: Session, user: User, at: datetime, client: str, action: str, decision: Decision,
+def _audit(tx: Tx, user: UserRow, at: datetime, client: str, action: str, decision: Decision,
            data: dict, reason: str | None = None) -> None:
-    append_user_event(s, user, at, Entry(client=client, action=action, reason=reason or decision.reason.value,
-                                         policy_name=decision.policy_name,
-                                         policy_version=decision.policy_version,
-                                         data={**data, "band": decision.band.value}))
+    append_to_user_chain(tx, user, at, Entry(client=client, action=action, reason=reason or decision.reason.value,
+                                             policy_name=decision.policy_name,
+                                             policy_version=decision.policy_version,
+                                             data={**data, "band": decision.band.value}))
 
 
-def _zone(policy: Policy, user: User | None) -> ZoneInfo:
+def _zone(policy: Policy, user: UserRow | None) -> ZoneInfo:
     return policy.zone(user.timezone if user is not None else None)
 
 
-def _local_day(now: datetime, policy: Policy, user: User | None) -> date:
+def _local_day(now: datetime, policy: Policy, user: UserRow | None) -> date:
     return now.astimezone(_zone(policy, user)).date()
 
 

@@ -8,6 +8,7 @@ with `SELECT ... FOR UPDATE` (see `repo.lock_user`), so only one user's requests
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+
+from governor.store.sql import Connections, Tx, sqlite_errors
 
 SQLITE_BUSY_MS = 10_000
 
@@ -31,6 +34,7 @@ class Database:
         self.url = make_url(url)
         self.sqlite = self.url.get_backend_name() == "sqlite"
         self._lock_path = None
+        self._lock_file, self._lock_pid = None, 0  # the lock file stays open: one open() per process
         self._thread_lock = threading.Lock()
         if self.sqlite:
             path = self.url.database
@@ -43,6 +47,14 @@ class Database:
             self.writer = self.reader = create_engine(
                 self.url, pool_pre_ping=True, hide_parameters=True, pool_size=5, max_overflow=5, pool_timeout=5,
                 connect_args={"connect_timeout": 5, "options": "-c statement_timeout=10000"})
+        if self.sqlite:
+            errors = sqlite_errors()
+        else:
+            import psycopg
+
+            errors = (psycopg.OperationalError, psycopg.InterfaceError)
+        self._raw_errors = errors
+        self._raw = Connections(self.writer, self.reader, not self.sqlite, errors)
         # No autoflush: a use case's changes are written once, at commit (or by an explicit flush).
         self._write = sessionmaker(self.writer, expire_on_commit=False, autoflush=False)
         self._read = sessionmaker(self.reader, expire_on_commit=False, autoflush=False)
@@ -53,6 +65,25 @@ class Database:
             yield s
 
     @contextmanager
+    def hot_write(self) -> Iterator[Tx]:
+        """A write transaction on this thread's DB-API connection (see store/sql.py)."""
+        with self._writer_turn(), self._unavailable_on_raw_errors(), \
+                self._raw.transaction("write", "BEGIN IMMEDIATE") as tx:
+            yield tx
+
+    @contextmanager
+    def hot_read(self) -> Iterator[Tx]:
+        with self._unavailable_on_raw_errors(), self._raw.transaction("read", "BEGIN") as tx:
+            yield tx
+
+    @contextmanager
+    def _unavailable_on_raw_errors(self):
+        try:
+            yield
+        except self._raw_errors as e:
+            raise DatabaseUnavailable(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+
+    @contextmanager
     def _writer_turn(self):
         """SQLite: writers queue on a lock file before BEGIN IMMEDIATE. The kernel wakes the next
         writer the moment the lock is free, where SQLite's busy handler would poll with sleeps
@@ -60,12 +91,14 @@ class Database:
         if self._lock_path is None:
             yield
             return
-        with self._thread_lock, open(self._lock_path, "a+b") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
+        with self._thread_lock:
+            if self._lock_file is None or self._lock_pid != os.getpid():  # a forked worker opens its own
+                self._lock_file, self._lock_pid = open(self._lock_path, "a+b"), os.getpid()  # noqa: SIM115
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -81,6 +114,10 @@ class Database:
             return False
 
     def dispose(self) -> None:
+        self._raw.close_all()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
         self.writer.dispose()
         self.reader.dispose()
 

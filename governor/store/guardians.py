@@ -1,5 +1,5 @@
-"""Repositories of section 7: guardian links and their controls, time requests, uncounted use,
-and the users' facts version."""
+"""Repositories of section 7: guardian links and their controls, time requests, uncounted use.
+The `hot_` functions serve the session use cases on their DB-API transaction (store/sql.py)."""
 from __future__ import annotations
 
 import json
@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from governor.domain.controls import Controls
 from governor.domain.ledger import Marked
 from governor.domain.policy import parse_windows
+from governor.store.sql import Tx
 from governor.store.tables import Grant, GuardianLink, TimeRequest, UncountedDay, User
 
-
-def bump_facts(user: User) -> None:
-    """A change to what a running session decides on (links, controls, grants): the user's facts
-    version moves, so the next heartbeat of every session of theirs decides afresh."""
-    user.facts_version = (user.facts_version or 0) + 1
+_HOT_CONTROLS = "SELECT daily_limit_minutes, quiet_hours, rest_reminder_minutes FROM guardian_links WHERE user_pk = :pk"
+_HOT_UNCOUNTED = ("SELECT day, purpose, ms FROM uncounted_days WHERE user_pk = :pk AND day >= :first "
+                  "AND day <= :last")
+_HOT_ADD = "UPDATE uncounted_days SET ms = ms + :ms WHERE user_pk = :pk AND day = :day AND purpose = :purpose"
+_HOT_NEW = "INSERT INTO uncounted_days (user_pk, day, purpose, ms) VALUES (:pk, :day, :purpose, :ms)"
 
 
 # -- links and controls -----------------------------------------------------------------------
@@ -49,16 +50,19 @@ def children_of(s: Session, guardian_id: str) -> list[tuple[GuardianLink, str]]:
 
 
 def controls(lk: GuardianLink) -> Controls:
-    windows = parse_windows(json.loads(lk.quiet_hours), "quiet_hours") if lk.quiet_hours else ()
-    return Controls(lk.daily_limit_minutes, windows, lk.rest_reminder_minutes)
+    return _controls(lk.daily_limit_minutes, lk.quiet_hours, lk.rest_reminder_minutes)
 
 
-def controls_of_user(s: Session, user_pk: int | None) -> list[Controls]:
+def _controls(daily_limit: int | None, quiet_hours: str | None, rest_reminder: int | None) -> Controls:
+    windows = parse_windows(json.loads(quiet_hours), "quiet_hours") if quiet_hours else ()
+    return Controls(daily_limit, windows, rest_reminder)
+
+
+def hot_controls(tx: Tx, user_pk: int | None) -> list[Controls]:
     """Every guardian's controls of the user (the engine takes the strictest)."""
     if user_pk is None:
         return []
-    rows = s.execute(select(GuardianLink).where(GuardianLink.user_pk == user_pk)).scalars()
-    return [controls(lk) for lk in rows]
+    return [_controls(*r) for r in tx.all(_HOT_CONTROLS, {"pk": user_pk})]
 
 
 def delete_links_of_user(s: Session, user_pk: int) -> None:
@@ -123,22 +127,27 @@ def uncounted(s: Session, user_pk: int | None, first: date, last: date) -> dict[
     return dict(out)
 
 
-def add_uncounted(s: Session, user_pk: int, day: date, purpose: str, amount: timedelta) -> None:
+def hot_uncounted(tx: Tx, user_pk: int | None, first: date, last: date) -> dict[date, dict[str, timedelta]]:
+    out: dict[date, dict[str, timedelta]] = defaultdict(dict)
+    if user_pk is None:
+        return {}
+    for day, purpose, ms in tx.all(_HOT_UNCOUNTED, {"pk": user_pk, "first": tx.day(first), "last": tx.day(last)}):
+        out[tx.to_day(day)][purpose] = timedelta(milliseconds=int(ms))
+    return dict(out)
+
+
+def hot_add_uncounted(tx: Tx, user_pk: int, day: date, purpose: str, amount: timedelta) -> None:
     """Add (or, for time taken back, subtract) uncounted use. Runs under the user's lock."""
-    ms = round(amount / timedelta(milliseconds=1))
-    conn = s.connection()
-    done = conn.execute(update(UncountedDay).where(UncountedDay.user_pk == user_pk, UncountedDay.day == day,
-                                                   UncountedDay.purpose == purpose)
-                        .values(ms=UncountedDay.ms + ms)).rowcount
-    if not done:
-        conn.execute(UncountedDay.__table__.insert().values(user_pk=user_pk, day=day, purpose=purpose, ms=ms))
+    params = {"pk": user_pk, "day": tx.day(day), "purpose": purpose, "ms": round(amount / timedelta(milliseconds=1))}
+    if not tx.run(_HOT_ADD, params):
+        tx.run(_HOT_NEW, params)
 
 
-def marked(user: User) -> tuple[Marked, ...]:
+def marked(user) -> tuple[Marked, ...]:
     return tuple((datetime.fromisoformat(a), datetime.fromisoformat(b), p) for a, b, p in json.loads(user.marked))
 
 
-def store_marked(user: User, marks: tuple[Marked, ...]) -> None:
+def store_marked(user, marks: tuple[Marked, ...]) -> None:
     text = json.dumps([[a.isoformat(), b.isoformat(), p] for a, b, p in marks])
     if text != user.marked:
         user.marked = text

@@ -75,10 +75,10 @@ class User(Base):
     last_active: Mapped[datetime | None] = mapped_column(UTCDateTime)
     audit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     audit_head: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
+    facts_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped by every fact change
+    outlook: Mapped[str | None] = mapped_column(Text)  # a running session's stored decision (domain/fastpath.py)
     # section 7: uncounted intervals a counted session could still overlap, JSON [[a, b, purpose]]
     marked: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
-    # bumped by every change of the facts a running session decides on (guardians, controls, grants)
-    facts_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ChatSession(Base):

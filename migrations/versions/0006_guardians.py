@@ -1,18 +1,18 @@
 """guardians, controls, time requests, purposes
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-29
 
 DESIGN section 7: guardian links (with each guardian's controls), time requests, uncounted use
 per purpose and day, a session's purpose, a grant's guardian link, the users' marked uncounted
-intervals and their facts version.
+intervals (their facts version came with 0002).
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
@@ -20,7 +20,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('marked', sa.Text(), server_default='[]', nullable=False))
-        batch_op.add_column(sa.Column('facts_version', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purpose', sa.String(length=32), nullable=True))
     with op.batch_alter_table('grants', schema=None) as batch_op:
@@ -85,5 +84,4 @@ def downgrade() -> None:
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.drop_column('purpose')
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('facts_version')
         batch_op.drop_column('marked')

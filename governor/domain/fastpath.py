@@ -1,0 +1,115 @@
+"""Deciding at events, not at every heartbeat.
+
+A running session's decision changes shape only at instants the engine can name in advance (a
+warning's start, midnight, an expiry, a rest reminder; `Outlook.valid_until`) or when a fact
+changes (a grant, a lock, settings, verification, a new policy: the user's `facts_version` and the
+policy's version). In between, a heartbeat only adds used time, and the answer moves by
+arithmetic: used up, remaining down, and the end that the time left gives moves with them.
+
+`advance()` gives that answer, or None when the full `decide()` must run. The rule that makes it
+exact: every use that is booked after the snapshot was taken lies after the snapshot's instant
+(a heartbeat whose interval began earlier, an end or a sweep goes the full way and takes a new
+snapshot or drops it), so used time never grows faster than the clock and no warning can begin
+before `valid_until`. tests/unit/test_fastpath.py checks the answers against `decide()`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from governor.domain.engine import Decision, Outlook, Reason, Warning, _earliest
+from governor.domain.policy import Band
+
+UTC = timezone.utc
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An allowed decision for a running session, taken at `at` under these versions."""
+
+    decision: Decision
+    at: datetime
+    facts_version: int
+
+
+def take(decision: Decision, at: datetime, facts_version: int) -> str | None:
+    """The snapshot to store on the user's row, as text; None when there is nothing to keep."""
+    o = decision.outlook
+    if not decision.allowed or o is None or o.valid_until <= at:
+        return None
+    d = decision
+    return json.dumps({
+        "at": at.isoformat(), "facts_version": facts_version, "user_id": d.user_id, "band": d.band.value,
+        "used_ms": _ms(d.used_today), "remaining_ms": None if d.remaining is None else _ms(d.remaining),
+        "ends_at": _iso(d.ends_at), "warnings": [asdict(w) for w in d.warnings],
+        "policy": [d.policy_name, d.policy_version],
+        "valid_until": o.valid_until.isoformat(), "fixed_end": _iso(o.fixed_end), "fixed_kind": o.fixed_kind})
+
+
+_LOADED: dict[tuple[str, str], Snapshot] = {}  # a stored snapshot serves many heartbeats: parse it once
+
+
+def load(text: str | None, tz: ZoneInfo) -> Snapshot | None:
+    if not text:
+        return None
+    snap = _LOADED.get((text, tz.key))
+    if snap is None:
+        if len(_LOADED) >= 10_000:
+            _LOADED.clear()
+        snap = _LOADED[(text, tz.key)] = _parse(text, tz)
+    return snap
+
+
+def _parse(text: str, tz: ZoneInfo) -> Snapshot:
+    j = json.loads(text)
+    outlook = Outlook(datetime.fromisoformat(j["valid_until"]), _time(j["fixed_end"]), j["fixed_kind"])
+    decision = Decision(
+        user_id=j["user_id"], allowed=True, reason=Reason.OK, band=Band(j["band"]),
+        used_today=timedelta(milliseconds=j["used_ms"]),
+        remaining=None if j["remaining_ms"] is None else timedelta(milliseconds=j["remaining_ms"]),
+        ends_at=None if j["ends_at"] is None else datetime.fromisoformat(j["ends_at"]).astimezone(tz),
+        retry_at=None, warnings=tuple(Warning(**w) for w in j["warnings"]),
+        policy_name=j["policy"][0], policy_version=j["policy"][1], outlook=outlook)
+    return Snapshot(decision, datetime.fromisoformat(j["at"]), j["facts_version"])
+
+
+def advance(snap: Snapshot | None, *, facts_version: int, policy_version: int, booked_from: datetime | None,
+            streak_kept: bool, session_ends_at: datetime | None, used_today: timedelta,
+            now: datetime) -> Decision | None:
+    """The decision for a running session at `now`, moved on from `snap` by arithmetic; None when
+    the full decision is needed. `booked_from` is where this heartbeat's booked interval began
+    (None: nothing was booked, the clock went back), `used_today` the day's booked use after it,
+    `streak_kept` whether the booking kept the continuous-use streak."""
+    if snap is None or booked_from is None or not streak_kept:
+        return None
+    d, o = snap.decision, snap.decision.outlook
+    if snap.facts_version != facts_version or d.policy_version != policy_version:
+        return None
+    if not (snap.at <= booked_from and now < o.valid_until):
+        return None
+    if session_ends_at is not None and now >= session_ends_at:
+        return None
+    remaining = None if d.remaining is None else d.remaining - (used_today - d.used_today)
+    ends = [] if o.fixed_end is None else [(o.fixed_end, o.fixed_kind)]
+    if remaining is not None:
+        ends.append((now.astimezone(UTC) + remaining, "remaining"))
+    ends_at = _earliest(ends)[0] if ends else None
+    tz = d.ends_at.tzinfo if d.ends_at is not None else None
+    return Decision(user_id=d.user_id, allowed=True, reason=Reason.OK, band=d.band, used_today=used_today,
+                    remaining=remaining, ends_at=ends_at and (ends_at.astimezone(tz) if tz else ends_at),
+                    retry_at=None, warnings=d.warnings, policy_name=d.policy_name,
+                    policy_version=d.policy_version, outlook=o)
+
+
+def _ms(t: timedelta) -> int:
+    return round(t / timedelta(milliseconds=1))
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def _time(v: str | None) -> datetime | None:
+    return None if v is None else datetime.fromisoformat(v)
