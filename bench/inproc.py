@@ -93,7 +93,7 @@ def main() -> None:
     clock.advance(seconds=1)
     rows.append(("status", timed(app, status, a.rounds)))
     rows.append(("heartbeat", timed(app, hb, a.rounds)))
-    print(f"| path | CPU us/request | x bare |\n|---|---|---|")
+    print("| path | CPU us/request | x bare |\n|---|---|---|")
     for name, us in rows:
         print(f"| {name} | {us:.0f} | {us / rows[0][1]:.1f} |")
 

@@ -7,7 +7,7 @@ import secrets
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from governor.domain.controls import Controls

@@ -4,10 +4,17 @@ for more time and Mum approves part of it; on Thursday the child does homework a
 limit; a request on Friday night expires unanswered; on Sunday both guardians see it all."""
 from __future__ import annotations
 
-from tests.api.test_guardians import KID, Family, activate_learning, fam  # noqa: F401 (fixture)
+import pytest
+
+from tests.api.test_guardians import KID, Family, activate_learning
 from tests.conftest import shanghai
 
 MON, WED, THU, FRI, SAT, SUN = 30, 2, 3, 4, 5, 6  # days of November/December 2026
+
+
+@pytest.fixture
+def fam(api, client, token, clock) -> Family:
+    return Family(api, client, token, clock)
 
 
 def day(d: int, h: int, m: int = 0):

@@ -420,7 +420,8 @@ def test_no_event_holds_a_guardian_id(svc, fam):
 
 def test_answers_match_their_documented_models(fam, client):
     oa.LinkOut.model_validate(fam.link("mum"))
-    oa.ControlsOut.model_validate(fam.controls("mum", {"quiet_hours": ["20:00-21:00"], "rest_reminder_minutes": 5}).json)
+    controls = {"quiet_hours": ["20:00-21:00"], "rest_reminder_minutes": 5}
+    oa.ControlsOut.model_validate(fam.controls("mum", controls).json)
     oa.ControlsOut.model_validate(client.get(f"/v1/guardians/mum/children/{KID}/controls", headers=fam.app).json)
     oa.GuardianGrantAdded.model_validate(fam.grant("mum", 5).json)
     req = oa.TimeRequestOut.model_validate(fam.ask(5, note="x").json)

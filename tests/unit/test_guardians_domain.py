@@ -14,7 +14,20 @@ from governor.domain.controls import Controls, strictest, window_text
 from governor.domain.engine import Reason, Usage, UserFacts, Warning, decide, reminder_number
 from governor.domain.policy import Band, PolicyInvalid, Window, parse_windows
 from tests.unit.test_engine import (
-    MINOR, THU, TUE, WED, at, mins, ok, policy_with, refused, running_out, situations, streak, used, user,
+    MINOR,
+    THU,
+    TUE,
+    WED,
+    at,
+    mins,
+    ok,
+    policy_with,
+    refused,
+    running_out,
+    situations,
+    streak,
+    used,
+    user,
 )
 
 LEARNING = policy_with({"daily_limit_minutes": 60, "allowed_hours": ["06:00-22:00"], "warn_before_minutes": 5,

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governor.domain.ledger import (
-    Activity, book, covered_interval, day_pieces, prune, prune_marked, reclaim, uncounted_parts,
+    Activity,
+    book,
+    covered_interval,
+    day_pieces,
+    prune,
+    prune_marked,
+    reclaim,
+    uncounted_parts,
 )
 from tests.unit.test_ledger import GRACE, RESET, SH, UTC, ZERO, secs, t
 
