@@ -1,12 +1,14 @@
 """Hot-path benchmark: heartbeat and status against a bare Flask app on the same gunicorn.
 
-    make bench                      # SQLite
-    .venv/bin/python bench/run.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+    make bench                      # SQLite and PostgreSQL, empty and with history
+    .venv/bin/python bench/run.py --database sqlite --seconds 5
 
 Starts gunicorn (2 sync workers, like `governor serve`) for Governor and for bench/bare.py, loads
 each with wrk (Debian package `wrk`; installed when missing and possible), and prints a table of
-requests per second and latency, with each path's ratio to the bare app. Targets: heartbeat >= 0.5
-and status >= 0.7 of bare.
+requests per second and latency, with each path's ratio to the bare app, and the workers' resident
+memory after the run. Targets (issue 7): heartbeat >= 0.5 and status >= 0.7 of bare on SQLite,
+both >= 0.4 on PostgreSQL, p99 under 20 ms, no errors, under 150 MB per worker; with --history
+(1,000,000 audit events, 100,000 users) each path within 1.2x of its empty-database figure.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
-TARGETS = {"heartbeat": 0.5, "status": 0.7}
+TARGETS = {"sqlite": {"heartbeat": 0.5, "status": 0.7}, "postgresql": {"heartbeat": 0.4, "status": 0.4}}
 
 
 def free_port() -> int:
@@ -81,27 +83,37 @@ def wrk(url: str, method: str, token: str, seconds: int, connections: int,
     return rps, p50, p99
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--users", type=int, default=100, help="children with a session open (default 100)")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        subprocess.run("apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)",
-                       shell=True, capture_output=True)
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    tmp = tempfile.mkdtemp(prefix="governor-bench-")
-    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+def worker_rss_mb(proc: subprocess.Popen) -> float:
+    """The largest resident set of the gunicorn master's workers, in MB."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    rss = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss.append(int(line.split()[1]) / 1024)
+    return max(rss, default=0.0)
+
+
+def measure(gov_base: str, bare_base: str, token: str, sessions: list[str], args) -> list[tuple]:
+    users = len(sessions)
+    rows = [("bare flask", *wrk(bare_base + "/healthz", "GET", token, args.seconds, args.connections))]
+    rows.append(("status", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
+                                [f"/v1/users/bench-{i}/status" for i in range(users)])))
+    rows.append(("heartbeat", *wrk(gov_base + "/", "POST", token, args.seconds, args.connections,
+                                   [f"/v1/sessions/{sid}/heartbeat" for sid in sessions])))
+    return rows
+
+
+def run_backend(url: str, args) -> list[tuple[str, list[tuple], float]]:
+    """Empty database, then (with --history) the same after loading history; each with its
+    own bare-Flask run, so that every ratio compares two measurements of the same moment."""
     env = dict(os.environ, GOVERNOR_DATABASE_URL=url, GOVERNOR_JWT_SECRET=SECRET, GOVERNOR_SCHEDULER="0",
                GOVERNOR_LOG_LEVEL="warning")
     subprocess.run([str(BIN / "governor"), "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     token = subprocess.run([str(BIN / "governor"), "token", "--sub", "bench", "--scope", "sessions age"], cwd=ROOT,
                            env=env, check=True, capture_output=True, text=True).stdout.strip()
     procs = []
+    results = []
     try:
         gov, gov_base = serve("app:app", env, args.workers)
         bare, bare_base = serve("bench.bare:app", env, args.workers)
@@ -114,28 +126,94 @@ def main() -> None:
             if not started.get("allowed"):
                 raise SystemExit(f"the bench children may not chat now (local time?): {started}")
             sessions.append(started["session_id"])
-        rows = [("bare flask", *wrk(bare_base + "/healthz", "GET", token, args.seconds, args.connections))]
-        rows.append(("status", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
-                                    [f"/v1/users/bench-{i}/status" for i in range(args.users)])))
-        rows.append(("heartbeat", *wrk(gov_base + "/", "POST", token, args.seconds, args.connections,
-                                       [f"/v1/sessions/{sid}/heartbeat" for sid in sessions])))
+        results.append(("empty", measure(gov_base, bare_base, token, sessions, args), worker_rss_mb(gov)))
+        if args.history:
+            sys.path.insert(0, str(ROOT))
+            from bench.history import load
+
+            t0 = time.monotonic()
+            load(url)
+            print(f"history loaded in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+            results.append(("history", measure(gov_base, bare_base, token, sessions, args), worker_rss_mb(gov)))
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(timeout=20)
-        shutil.rmtree(tmp, ignore_errors=True)
-    base_rps = rows[0][1]
-    backend = url.split(":", 1)[0]
-    print(f"\nGovernor hot paths, {backend}, gunicorn {args.workers} sync workers, {args.users} users, "
-          f"wrk -t2 -c{args.connections} -d{args.seconds}s\n")
-    print(f"| {'path':<10} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'x bare':>6} | {'target':>6} |")
-    print(f"|{'-' * 12}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 8}|")
-    for name, rps, p50, p99 in rows:
-        target = TARGETS.get(name)
-        ratio = rps / base_rps
-        mark = "" if target is None else (" ok" if ratio >= target else " LOW")
-        print(f"| {name:<10} | {rps:>8.0f} | {p50:>7.2f} | {p99:>7.2f} | {ratio:>6.2f} | "
-              f"{'' if target is None else f'{target:.1f}':>6} |{mark}")
+    return results
+
+
+def print_table(backend: str, results, args) -> None:
+    print(f"\nGovernor hot paths, {backend}, gunicorn {args.workers} sync workers, {args.users} children with a "
+          f"session open, wrk -t2 -c{args.connections} -d{args.seconds}s\n")
+    print("| database | path | req/s | p50 ms | p99 ms | x bare | target | worker RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    empty = {}
+    for label, rows, rss in results:
+        base_rps = rows[0][1]
+        for name, rps, p50, p99 in rows:
+            ratio = rps / base_rps
+            target = TARGETS[backend].get(name)
+            mark = "" if target is None else (" ok" if ratio >= target and p99 < 20 else " LOW")
+            if label == "empty":
+                empty[name] = ratio
+            elif name in empty:
+                mark += f" ({ratio / empty[name]:.2f} of empty)"
+            print(f"| {label} | {name} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {ratio:.2f} | "
+                  f"{'' if target is None else target} |{mark} | {rss:.0f} |")
+
+
+def pg_database(admin_url: str):
+    """A throw-away database on the PostgreSQL server, or None when none is reachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        name = f"governor_bench_{os.getpid()}"
+        with engine.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as e:
+        print(f"PostgreSQL not reachable ({e.orig}); SQLite only", file=sys.stderr)
+        return None, None
+
+    def drop():
+        with engine.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--users", type=int, default=200, help="children with a session open (default 200)")
+    parser.add_argument("--history", action="store_true",
+                        help="run again after loading 1,000,000 audit events and 100,000 users")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        subprocess.run("apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)",
+                       shell=True, capture_output=True)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    if args.database in ("sqlite", "both"):
+        tmp = tempfile.mkdtemp(prefix="governor-bench-")
+        try:
+            print_table("sqlite", run_backend(f"sqlite:///{tmp}/bench.db", args), args)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.database in ("postgresql", "both"):
+        url, drop = pg_database(args.pg_admin_url)
+        if url is not None:
+            try:
+                print_table("postgresql", run_backend(url, args), args)
+            finally:
+                drop()
 
 
 if __name__ == "__main__":

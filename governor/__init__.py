@@ -1,16 +1,21 @@
 """Governor: a minor-protection usage governor for generative-AI chat services."""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from governor.clock import Clock, SystemClock
 from governor.config import Settings, jwt_secret, load_settings
+
+if TYPE_CHECKING:  # flask is imported when an app is built, so that `import governor.client` needs no server parts
+    from flask import Flask
 
 MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
+    from flask import Flask
+
     from governor.api import admin, audit, complaints, guardians, ops, problems, sessions, users
     from governor.auth import Authenticator
     from governor.domain.policy import load_policy_file

@@ -134,6 +134,25 @@ def band_of(verification: Verification | None, today: date, now: datetime) -> Ba
     return band
 
 
+def recorded(v: Verification, now: datetime) -> Verification:
+    """What is kept of a verification given at `now`: an `unverified` status keeps no birth date
+    (nothing is kept that is not needed)."""
+    if v.status == "unverified":
+        v = Verification(status="unverified", method=v.method, provider=v.provider, assurance=v.assurance)
+    return replace(v, verified_at=now)
+
+
+def looser_limit(policy: Policy, verification: Verification | None, day: date, now: datetime,
+                 minutes: int | None) -> tuple[Band, int] | None:
+    """A per-user daily limit may only tighten the band's: the band and its limit on local `day`
+    when `minutes` would loosen it, else None."""
+    band = band_of(verification, day, now)
+    band_limit = policy.bands[band].daily_limit_minutes(day, policy.is_holiday(day))
+    if minutes is not None and band_limit is not None and minutes > band_limit:
+        return band, band_limit
+    return None
+
+
 def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
            continuing: bool = False, purpose: str | None = None) -> Decision:
     """The decision for starting a session at `now` or, with `continuing`, for keeping one alive

@@ -9,18 +9,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from governor.audit import Entry, append_system_event, append_user_event
-from governor.domain.engine import Decision, band_of
+from governor.domain.engine import Decision, looser_limit
 from governor.domain.policy import Policy, parse_policy
 from governor.errors import InvalidRequest, NotFound
 from governor.service import policies, sessions
 from governor.service.context import Services
+from governor.store import audit_log, repo
 from governor.store import guardians as guardian_store
-from governor.store import repo
-from governor.store.tables import AuditEvent, ChatSession, Complaint, Grant, PolicyVersion, UsageDay, User
+from governor.store.tables import PolicyVersion, User
 
 log = logging.getLogger("governor.admin")
 KEEP = object()  # a settings field that was not sent: leave it as it is
@@ -73,7 +72,7 @@ def add_grant(svc: Services, user_id: str, minutes: int, day: date | None, reaso
         if not today <= day <= today + timedelta(days=366):
             raise InvalidRequest("date: a grant is for today or a day in the coming year",
                                  errors=[{"field": "date", "message": "in the past or too far ahead"}])
-        s.add(Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now))
+        repo.add_grant(s, user, day, minutes, reason, client, now)
         _audit(s, user, policy, now, client, "grant.added",
                {"date": day.isoformat(), "extra_minutes": minutes, "reason_given": reason is not None})
     return GrantAdded(user_id, day, minutes, reason, sessions.status(svc, user_id).decision)
@@ -112,9 +111,9 @@ def change_settings(svc: Services, user_id: str, timezone: Any, daily_limit: Any
         new_limit = user.daily_limit_minutes if daily_limit is KEEP else daily_limit
         zone = policy.zone(new_tz)
         today = now.astimezone(zone).date()
-        band = band_of(repo.user_facts(user, user_id, {}).verification, today, now)
-        band_limit = policy.bands[band].daily_limit_minutes(today, policy.is_holiday(today))
-        if new_limit is not None and band_limit is not None and new_limit > band_limit:
+        looser = looser_limit(policy, repo.user_facts(user, user_id, {}).verification, today, now, new_limit)
+        if looser is not None:
+            band, band_limit = looser
             raise InvalidRequest(
                 f"daily_limit_minutes: {new_limit} is looser than the {band.value} band's limit of "
                 f"{band_limit} minutes; a user limit can only be stricter",
@@ -137,14 +136,10 @@ def erase(svc: Services, user_id: str, client: str) -> int:
         user = repo.find_user(s, user_id, lock=True)
         if user is None:
             raise NotFound(f"no user {user_id!r}")
-        kept = s.execute(select(func.count()).select_from(AuditEvent)
-                         .where(AuditEvent.chain == user.pseudonym)).scalar()
-        for table in (ChatSession, UsageDay, Grant, Complaint):
-            s.execute(delete(table).where(table.user_pk == user.pk))
+        kept = audit_log.count_chain(s, user.pseudonym)
         guardian_store.delete_of_user(s, user.pk)  # links, controls, time requests, uncounted use
         chain, head_seq, head_hash = user.pseudonym, user.audit_seq, user.audit_head
-        s.delete(user)
-        s.flush()
+        repo.erase_user(s, user)
         append_system_event(s, now, Entry(client=client, action="user.erased", policy_name=policy.name,
                                           policy_version=policy.version,
                                           data={"chain": chain, "head_seq": head_seq, "head_hash": head_hash,
@@ -172,7 +167,7 @@ def fold_wal(svc: Services) -> None:
 def active_policy(svc: Services) -> tuple[Policy, PolicyVersion]:
     with svc.db.read() as s:
         policy = svc.policy(s)
-        return policy, s.get(PolicyVersion, policy.version)
+        return policy, repo.policy_row(s, policy.version)
 
 
 def activate_policy(svc: Services, document: dict[str, Any], client: str) -> tuple[Policy, PolicyVersion]:
@@ -181,7 +176,7 @@ def activate_policy(svc: Services, document: dict[str, Any], client: str) -> tup
     policy = parse_policy(document)
     with svc.db.write() as s:
         version = policies.activate(s, policy, "api", client, svc.clock.now())
-        row = s.get(PolicyVersion, version)
+        row = repo.policy_row(s, version)
     return policy.with_version(version), row
 
 

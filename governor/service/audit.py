@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from governor import audit
 from governor.audit import SYSTEM_CHAIN, Entry, Verification, append_system_event, lock_system_chain, prune_chain
 from governor.errors import InvalidRequest
 from governor.service.context import Services
-from governor.store.tables import AuditEvent, UncountedDay, UsageDay, User
+from governor.store import audit_log
+from governor.store import guardians as guardian_store
 
 EXPORT_BATCH = 1000
 CSV_COLUMNS = ["id", "at", "chain", "seq", "user_id", "client", "action", "reason", "policy_name",
@@ -63,27 +63,13 @@ def event_json(e: Any, user_id: str | None) -> dict[str, Any]:
             "prev_hash": e.prev_hash, "hash": e.hash}
 
 
-def _query(s: Session, f: EventFilter, after_id: int) -> Select | None:
-    q = (select(*AuditEvent.__table__.c, User.user_id).outerjoin(User, User.pseudonym == AuditEvent.chain)
-         .where(AuditEvent.id > after_id).order_by(AuditEvent.id))
-    if f.user_id is not None:
-        pseudonym = s.execute(select(User.pseudonym).where(User.user_id == f.user_id)).scalar()
-        if pseudonym is None:
-            return None
-        q = q.where(AuditEvent.chain == pseudonym)
-    if f.action:
-        q = q.where(AuditEvent.action == f.action)
-    if f.since:
-        q = q.where(AuditEvent.at >= f.since)
-    if f.until:
-        q = q.where(AuditEvent.at < f.until)
-    return q
+def _events(s: Session, f: EventFilter, after_id: int, limit: int) -> list:
+    return audit_log.events(s, after_id, limit, f.user_id, f.action, f.since, f.until)
 
 
 def page(svc: Services, f: EventFilter, after: int, limit: int) -> Page:
     with svc.db.read() as s:
-        q = _query(s, f, after)
-        rows = [] if q is None else s.execute(q.limit(limit + 1)).all()
+        rows = _events(s, f, after, limit + 1)
         events = [event_json(row, row.user_id) for row in rows[:limit]]
     more = len(rows) > limit
     return Page(events, encode_cursor(events[-1]["id"]) if more and events else None)
@@ -95,8 +81,7 @@ def stream(svc: Services, f: EventFilter) -> Iterator[dict[str, Any]]:
     after = 0
     while True:
         with svc.db.read() as s:
-            q = _query(s, f, after)
-            rows = [] if q is None else s.execute(q.limit(EXPORT_BATCH)).all()
+            rows = _events(s, f, after, EXPORT_BATCH)
             batch = [event_json(row, row.user_id) for row in rows]
         yield from batch
         if len(batch) < EXPORT_BATCH:
@@ -124,19 +109,19 @@ def prune(svc: Services, retention_days: int, usage_retention_days: int, client:
     now = svc.clock.now()
     cutoff = now - timedelta(days=retention_days)
     with svc.db.read() as s:
-        chains = list(s.execute(select(AuditEvent.chain).where(AuditEvent.at < cutoff).distinct()).scalars())
+        chains = audit_log.chains_with_events_before(s, cutoff)
     removed = 0
     for chain in chains:
         with svc.db.write() as s:
             if chain == SYSTEM_CHAIN:
                 lock_system_chain(s)
             else:
-                s.execute(select(User.pk).where(User.pseudonym == chain).with_for_update())
+                audit_log.lock_chain_owner(s, chain)
             removed += prune_chain(s, chain, cutoff)
     with svc.db.write() as s:
         usage_cut = (now - timedelta(days=usage_retention_days)).date()
-        usage_removed = s.execute(delete(UsageDay).where(UsageDay.day < usage_cut)).rowcount
-        s.execute(delete(UncountedDay).where(UncountedDay.day < usage_cut))  # part of those usage days
+        usage_removed = audit_log.delete_usage_before(s, usage_cut)
+        guardian_store.delete_uncounted_before(s, usage_cut)  # part of those usage days
         if removed or usage_removed:
             append_system_event(s, now, Entry(client=client, action="audit.pruned", data={
                 "cutoff": audit.timestamp(cutoff), "events_removed": removed, "chains": len(chains),

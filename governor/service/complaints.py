@@ -3,16 +3,13 @@ user's chain (category and status only: the text may hold personal data and is e
 user, while events outlive erasure)."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import select
 
 from governor.audit import Entry, append_user_event
 from governor.errors import InvalidRequest, NotFound, Problem
 from governor.service.context import Services
-from governor.store import repo
+from governor.store import complaints, repo
 from governor.store.tables import Complaint, User
 
 CATEGORIES = ("age_classification", "limit_dispute", "content", "other")
@@ -55,18 +52,14 @@ def file(svc: Services, user_id: str, category: str, text: str, client: str) -> 
     with svc.db.write() as s:
         now = svc.clock.now()
         user = repo.lock_user(s, user_id, now)
-        c = Complaint(id="c_" + secrets.token_urlsafe(12), user_pk=user.pk, category=category, text=text,
-                      status="open", client=client, created_at=now, updated_at=now)
-        s.add(c)
-        s.flush()
+        c = complaints.add(s, user, category, text, client, now)
         _audit(s, svc, user, now, client, "complaint.filed", c)
         return _view(c, user_id)
 
 
 def get(svc: Services, complaint_id: str) -> ComplaintView:
     with svc.db.read() as s:
-        row = s.execute(select(Complaint, User.user_id).join(User, User.pk == Complaint.user_pk)
-                        .where(Complaint.id == complaint_id)).first()
+        row = complaints.get(s, complaint_id)
         if row is None:
             raise NotFound(f"no complaint {complaint_id!r}")
         return _view(*row)
@@ -74,11 +67,7 @@ def get(svc: Services, complaint_id: str) -> ComplaintView:
 
 def listing(svc: Services, status: str | None, after: int, limit: int) -> tuple[list[ComplaintView], bool]:
     with svc.db.read() as s:
-        q = (select(Complaint, User.user_id).join(User, User.pk == Complaint.user_pk)
-             .where(Complaint.pk > after).order_by(Complaint.pk).limit(limit + 1))
-        if status:
-            q = q.where(Complaint.status == status)
-        rows = s.execute(q).all()
+        rows = complaints.page(s, status, after, limit + 1)
     return [_view(c, uid) for c, uid in rows[:limit]], len(rows) > limit
 
 
@@ -86,14 +75,10 @@ def update(svc: Services, complaint_id: str, status: str | None, assignee: str |
            client: str) -> ComplaintView:
     with svc.db.write() as s:
         now = svc.clock.now()
-        user_pk = s.execute(select(Complaint.user_pk).where(Complaint.id == complaint_id)).scalar()
-        if user_pk is None:
+        found = complaints.lock(s, complaint_id)
+        if found is None:  # unknown, or erased meanwhile
             raise NotFound(f"no complaint {complaint_id!r}")
-        user = s.execute(select(User).where(User.pk == user_pk).with_for_update()).scalar()
-        c = s.execute(select(Complaint).where(Complaint.id == complaint_id)
-                      .execution_options(populate_existing=True)).scalar()
-        if user is None or c is None:  # erased meanwhile
-            raise NotFound(f"no complaint {complaint_id!r}")
+        c, user = found
         if c.status in FINAL:
             raise ComplaintClosed(f"complaint {complaint_id} is {c.status}; it can no longer change",
                                   complaint_status=c.status)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from governor.audit import Entry, append_user_event
 from governor.domain.controls import Controls, window_text
-from governor.domain.engine import Band, Decision, band_of
+from governor.domain.engine import Band, Decision, band_of, looser_limit
 from governor.domain.policy import Policy, PolicyInvalid, parse_windows
 from governor.errors import InvalidRequest, NotFound
 from governor.service import sessions, time_requests
@@ -159,9 +159,9 @@ def set_controls(svc: Services, guardian_id: str, user_id: str, daily_limit: int
         policy, now = svc.policy(s), svc.clock.now()
         user, lk = _child(s, guardian_id, user_id, lock=True)
         today = now.astimezone(policy.zone(user.timezone)).date()
-        band = band_of(repo.user_facts(user, user_id, {}).verification, today, now)
-        band_limit = policy.bands[band].daily_limit_minutes(today, policy.is_holiday(today))
-        if daily_limit is not None and band_limit is not None and daily_limit > band_limit:
+        looser = looser_limit(policy, repo.user_facts(user, user_id, {}).verification, today, now, daily_limit)
+        if looser is not None:
+            band, band_limit = looser
             raise InvalidRequest(
                 f"daily_limit_minutes: {daily_limit} is looser than the {band.value} band's limit of "
                 f"{band_limit} minutes; a guardian's limit can only be stricter",

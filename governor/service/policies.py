@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from governor.audit import Entry, append_system_event, lock_system_chain
 from governor.domain.policy import Policy, load_policy_file
 from governor.service.context import Services
 from governor.store import repo
-from governor.store.tables import PolicyVersion
 
 
 def activate(s: Session, policy: Policy, source: str, by: str, now: datetime) -> int:
@@ -31,8 +29,7 @@ def sync_file(svc: Services, path: Path) -> int:
     digest = repo.policy_digest(policy)
     with svc.db.write() as s:
         lock_system_chain(s)
-        last_file = s.execute(select(PolicyVersion).where(PolicyVersion.source.like("file:%"))
-                              .order_by(PolicyVersion.version.desc()).limit(1)).scalar()
+        last_file = repo.last_policy_from_file(s)
         if last_file is not None and last_file.digest == digest:
             return repo.active_policy_version(s)
         return activate(s, policy, f"file:{path.name}", "governor-config", svc.clock.now())

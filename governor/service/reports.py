@@ -9,11 +9,9 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from governor.domain.policy import Band
 from governor.service.context import Services
-from governor.store.tables import AuditEvent
+from governor.store import audit_log
 
 ACTIONS = ("session.started", "session.refused", "session.ended", "complaint.filed", "complaint.updated",
            "time.requested", "time.decided", "grant.added")
@@ -34,11 +32,7 @@ def daily(svc: Services, day: date | None) -> dict[str, Any]:
     after = 0
     while True:
         with svc.db.read() as s:
-            rows = s.execute(select(AuditEvent.id, AuditEvent.chain, AuditEvent.action, AuditEvent.reason,
-                                    AuditEvent.data)
-                             .where(AuditEvent.at >= start, AuditEvent.at < end, AuditEvent.id > after,
-                                    AuditEvent.action.in_(ACTIONS))
-                             .order_by(AuditEvent.id).limit(BATCH)).all()
+            rows = audit_log.events_between(s, start, end, ACTIONS, after, BATCH)
         for _, chain, action, reason, raw in rows:
             data = json.loads(raw)
             band = data.get("band", "unknown")

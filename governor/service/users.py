@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from governor.audit import Entry, append_user_event
-from governor.domain.engine import Verification, band_of
+from governor.domain.engine import Verification, band_of, recorded
 from governor.domain.policy import Band
 from governor.errors import InvalidRequest
 from governor.service.context import Services
@@ -33,9 +33,7 @@ def set_verification(svc: Services, user_id: str, v: Verification, client: str) 
     with svc.db.write() as s:
         policy = svc.policy(s)
         now = svc.clock.now()
-        if v.status == "unverified":
-            v = Verification(status="unverified", method=v.method, provider=v.provider, assurance=v.assurance)
-        v = Verification(**{**v.__dict__, "verified_at": now})
+        v = recorded(v, now)
         user = repo.lock_user(s, user_id, now)
         tz = policy.zone(user.timezone)
         if v.birth_date is not None and v.birth_date > now.astimezone(tz).date():

@@ -157,3 +157,8 @@ def delete_of_user(s: Session, user_pk: int) -> None:
     """Erasure: the user's links (with their controls), time requests and uncounted use."""
     for table in (GuardianLink, TimeRequest, UncountedDay):
         s.execute(delete(table).where(table.user_pk == user_pk))
+
+
+def delete_uncounted_before(s: Session, day: date) -> int:
+    """Retention: uncounted use goes with the usage days it is part of."""
+    return s.execute(delete(UncountedDay).where(UncountedDay.day < day)).rowcount

@@ -6,13 +6,13 @@ import json
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from governor.domain.engine import Lock, UserFacts, Verification
 from governor.domain.policy import Policy, parse_policy
-from governor.store.tables import ChatSession, PolicyVersion, UsageDay, User
+from governor.store.tables import ChatSession, Complaint, Grant, PolicyVersion, UsageDay, User
 
 _USER = select(User).where(User.user_id == bindparam("user_id"))
 _USER_LOCKED = _USER.with_for_update()
@@ -49,7 +49,22 @@ def user_facts(user, user_id: str, grants: dict[date, int]) -> UserFacts:
                      daily_limit_minutes=user.daily_limit_minutes, lock=lock, grants=grants)
 
 
+def erase_user(s: Session, user: User) -> None:
+    """Delete the user's row and everything of theirs (their audit events stay)."""
+    for table in (ChatSession, UsageDay, Grant, Complaint):
+        s.execute(delete(table).where(table.user_pk == user.pk))
+    s.delete(user)
+    s.flush()
+
+
 # -- usage and grants -------------------------------------------------------------------------
+
+def add_grant(s: Session, user: User, day: date, minutes: int, reason: str | None, client: str,
+              now: datetime) -> Grant:
+    grant = Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now)
+    s.add(grant)
+    return grant
+
 
 def usage_report(s: Session, user_pk: int, first: date, last: date) -> dict[date, tuple[int, int]]:
     rows = s.execute(select(UsageDay.day, UsageDay.used_ms, UsageDay.sessions).where(
@@ -76,6 +91,15 @@ def active_policy_version(s: Session) -> int | None:
 def load_policy(s: Session, version: int) -> Policy:
     row = s.get(PolicyVersion, version)
     return parse_policy(json.loads(row.document)).with_version(version)
+
+
+def policy_row(s: Session, version: int) -> PolicyVersion | None:
+    return s.get(PolicyVersion, version)
+
+
+def last_policy_from_file(s: Session) -> PolicyVersion | None:
+    return s.execute(select(PolicyVersion).where(PolicyVersion.source.like("file:%"))
+                     .order_by(PolicyVersion.version.desc()).limit(1)).scalar()
 
 
 def policy_versions(s: Session) -> list[PolicyVersion]:

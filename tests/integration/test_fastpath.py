@@ -1,0 +1,112 @@
+"""The heartbeat's fast path (domain/fastpath.py) gives exactly the full decision.
+
+Every time a heartbeat answers from the stored decision, the check below also gathers the facts
+and runs the full `decide_heartbeat()` in the same transaction, and the two must be equal. Random
+histories drive it: two tabs of one child, heartbeats at random gaps (past the grace too), ends,
+clock steps back and far forward, grants, locks, verifications and policy changes in between.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from governor import create_app
+from governor.clock import FakeClock
+from governor.domain.engine import Verification, decide_heartbeat
+from governor.errors import SessionEnded
+from governor.service import admin, sessions, users
+from tests.conftest import settings_for, shanghai
+
+KID = "kid"
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    """Counts fast answers, and fails on any that differs from the full decision."""
+    hits = []
+    fast = sessions._advance
+
+    def advance_and_check(tx, policy, user, acc, ends_at, now):
+        answer = fast(tx, policy, user, acc, ends_at, now)
+        if answer is not None:
+            facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now)
+            full = decide_heartbeat(policy, facts, use, now, ends_at)
+            assert answer == full, f"fast {answer}\nfull {full}"
+            hits.append(now)
+        return answer
+
+    monkeypatch.setattr(sessions, "_advance", advance_and_check)
+    return hits
+
+
+def _service(sqlite_template, tmp_path, name: str, start):
+    path = tmp_path / f"{name}.db"
+    shutil.copy(sqlite_template, path)
+    clock = FakeClock(start)
+    app = create_app(settings_for(f"sqlite:///{path}"), clock=clock)
+    return app.extensions["governor"], clock
+
+
+def test_a_plain_session_is_answered_by_arithmetic(sqlite_template, tmp_path, checked):
+    svc, clock = _service(sqlite_template, tmp_path, "plain", shanghai(2026, 12, 2, 7, 0))
+    users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
+    sid = sessions.start(svc, KID, "t").session_id
+    for _ in range(29):
+        clock.advance(seconds=60)
+        d = sessions.heartbeat(svc, sid, "t")
+    assert d.allowed and d.used_today == timedelta(minutes=29)
+    assert len(checked) >= 20  # all but the heartbeats inside the warning before the forced break
+    svc.db.dispose()
+
+
+_BEAT = st.tuples(st.just("beat"), st.integers(0, 1), st.integers(0, 200))
+STEPS = st.lists(st.one_of(
+    _BEAT, _BEAT, _BEAT, _BEAT, _BEAT, _BEAT,  # mostly heartbeats, as in life
+    st.tuples(st.just("beat"), st.integers(0, 1), st.sampled_from([-90, 3600, 4 * 3600, 9 * 3600])),
+    st.tuples(st.just("start"), st.integers(0, 1), st.integers(0, 600)),
+    st.tuples(st.just("end"), st.integers(0, 1), st.integers(0, 120)),
+    st.tuples(st.just("grant"), st.integers(5, 30), st.integers(0, 60)),
+    st.tuples(st.just("lock"), st.integers(1, 20), st.integers(0, 60)),
+    st.tuples(st.just("settings"), st.integers(10, 120), st.integers(0, 60)),
+    st.tuples(st.just("verify"), st.integers(2008, 2020), st.integers(0, 60)),
+), min_size=20, max_size=80)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS, hour=st.sampled_from([6, 9, 13, 21, 23]), verified=st.booleans())
+def test_fast_answers_equal_full_decisions(sqlite_template, tmp_path_factory, checked, steps, hour, verified):
+    """(At the end, `checked` holds some hundreds of fast answers, each equal to the full one.)"""
+    svc, clock = _service(sqlite_template, tmp_path_factory.mktemp("fp"), "db", shanghai(2026, 12, 2, hour, 0))
+    if verified:
+        users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
+    tabs: list[str | None] = [sessions.start(svc, KID, "t").session_id, None]
+    try:
+        for kind, arg, seconds in steps:
+            clock.advance(seconds=seconds)
+            if kind == "start":
+                tabs[arg] = sessions.start(svc, KID, "t").session_id
+            elif kind in ("beat", "end") and tabs[arg] is not None:
+                try:
+                    if kind == "beat":
+                        d = sessions.heartbeat(svc, tabs[arg], "t")
+                        if not d.allowed:
+                            tabs[arg] = None
+                    else:
+                        sessions.end(svc, tabs[arg], "t")
+                        tabs[arg] = None
+                except SessionEnded:
+                    tabs[arg] = None
+            elif kind == "grant":
+                admin.add_grant(svc, KID, arg, None, None, "admin")
+            elif kind == "lock":
+                admin.lock(svc, KID, clock.now() + timedelta(minutes=arg), None, "admin")
+            elif kind == "settings":
+                admin.change_settings(svc, KID, admin.KEEP, min(arg, 40), "admin")
+            elif kind == "verify":
+                users.set_verification(svc, KID, Verification("verified", date(arg, 3, 1)), "t")
+    finally:
+        svc.db.dispose()
