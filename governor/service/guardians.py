@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from governor.audit import Entry, append_user_event
@@ -24,7 +23,7 @@ from governor.service import sessions, time_requests
 from governor.service.context import Services
 from governor.store import guardians as store
 from governor.store import repo
-from governor.store.tables import AuditEvent, Grant, GuardianLink, User
+from governor.store.tables import GuardianLink, User
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -79,9 +78,7 @@ def link(svc: Services, user_id: str, guardian_id: str, client: str) -> LinkView
         user = repo.lock_user(s, user_id, now)
         lk = store.link(s, user.pk, guardian_id)
         if lk is None:
-            lk = GuardianLink(id=store.new_link_id(), user_pk=user.pk, guardian_id=guardian_id, linked_at=now,
-                              client=client)
-            s.add(lk)
+            lk = store.add_link(s, user.pk, guardian_id, client, now)
             _audit(s, user, policy, now, client, "guardian.linked", {"link_id": lk.id})
         return LinkView(user_id, guardian_id, lk.linked_at)
 
@@ -100,7 +97,7 @@ def unlink(svc: Services, user_id: str, guardian_id: str, client: str) -> LinkVi
 
 def _remove(s: Session, user: User, lk: GuardianLink, policy: Policy, now: datetime, client: str,
             extra: dict) -> None:
-    s.delete(lk)
+    store.delete_link(s, lk)
     _audit(s, user, policy, now, client, "guardian.unlinked", {"link_id": lk.id, **extra})
 
 
@@ -122,7 +119,7 @@ def erase_guardian(svc: Services, guardian_id: str, client: str) -> int:
     for pk in pks:
         with svc.db.write() as s:
             policy, now = svc.policy(s), svc.clock.now()
-            user = s.execute(select(User).where(User.pk == pk).with_for_update()).scalar()
+            user = store.lock_user_by_pk(s, pk)
             lk = store.link(s, pk, guardian_id) if user is not None else None
             if lk is not None:
                 _remove(s, user, lk, policy, now, client, {"erasure": True})
@@ -200,8 +197,7 @@ def add_guardian_grant(s: Session, policy: Policy, user: User, lk: GuardianLink,
                f"for {day.isoformat()}, {minutes} asked)")
         raise InvalidRequest(f"extra_minutes: {why}", errors=[{"field": "extra_minutes", "message": why}],
                              guardian_grant_max_minutes=cap, granted_minutes=granted)
-    s.add(Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now,
-                link_id=lk.id))
+    store.add_grant(s, user.pk, lk.id, day, minutes, reason, client, now)
     data = {"date": day.isoformat(), "extra_minutes": minutes, "reason_given": reason is not None,
             "by": "guardian", "link_id": lk.id}
     _audit(s, user, policy, now, client, "grant.added", data | ({"request_id": request_id} if request_id else {}))
@@ -234,9 +230,7 @@ def summary(svc: Services, guardian_id: str, user_id: str, monday: date | None) 
         used = repo.usage_report(s, user.pk, monday, sunday)
         uncounted = store.uncounted(s, user.pk, monday, sunday)
         start, end = (datetime.combine(d, time(0), tzinfo=tz) for d in (monday, sunday + timedelta(days=1)))
-        refusals = dict(s.execute(select(AuditEvent.reason, func.count()).where(
-            AuditEvent.chain == user.pseudonym, AuditEvent.action == "session.refused", AuditEvent.at >= start,
-            AuditEvent.at < end).group_by(AuditEvent.reason)).all())
+        refusals = store.refusals_between(s, user.pseudonym, start, end)
         asked = Counter(time_requests.status_at(r, now) for r in store.requests_between(s, user.pk, monday, sunday))
         band = band_of(repo.user_facts(user, user_id, {}).verification, today, now)
     days = []

@@ -86,10 +86,8 @@ def create(svc: Services, user_id: str, minutes: int, note: str | None, client: 
             raise RequestPending(f"request {pending.id} is still pending", request_id=pending.id)
         tz = policy.zone(user.timezone)
         today = now.astimezone(tz).date()
-        r = TimeRequest(id=store.new_request_id(), user_pk=user.pk, minutes=minutes, note=note, status="pending",
-                        day=today, created_at=now, client=client,
-                        expires_at=datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz))
-        s.add(r)
+        r = store.add_request(s, user.pk, minutes, note, today, now,
+                              datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz), client)
         _audit(s, user, policy, now, client, "time.requested",
                {"request_id": r.id, "minutes": minutes, "date": today.isoformat(), "note_given": note is not None})
         return view(r, user_id, now)

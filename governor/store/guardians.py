@@ -14,7 +14,7 @@ from governor.domain.controls import Controls
 from governor.domain.ledger import Marked
 from governor.domain.policy import parse_windows
 from governor.store.sql import Tx
-from governor.store.tables import Grant, GuardianLink, TimeRequest, UncountedDay, User
+from governor.store.tables import AuditEvent, Grant, GuardianLink, TimeRequest, UncountedDay, User
 
 _HOT_CONTROLS = "SELECT daily_limit_minutes, quiet_hours, rest_reminder_minutes FROM guardian_links WHERE user_pk = :pk"
 _HOT_UNCOUNTED = ("SELECT day, purpose, ms FROM uncounted_days WHERE user_pk = :pk AND day >= :first "
@@ -27,6 +27,12 @@ _HOT_NEW = "INSERT INTO uncounted_days (user_pk, day, purpose, ms) VALUES (:pk, 
 
 def new_link_id() -> str:
     return "l_" + secrets.token_urlsafe(18)
+
+
+def add_link(s: Session, user_pk: int, guardian_id: str, client: str, now: datetime) -> GuardianLink:
+    lk = GuardianLink(id=new_link_id(), user_pk=user_pk, guardian_id=guardian_id, linked_at=now, client=client)
+    s.add(lk)
+    return lk
 
 
 def link(s: Session, user_pk: int, guardian_id: str) -> GuardianLink | None:
@@ -65,11 +71,28 @@ def hot_controls(tx: Tx, user_pk: int | None) -> list[Controls]:
     return [_controls(*r) for r in tx.all(_HOT_CONTROLS, {"pk": user_pk})]
 
 
-def delete_links_of_user(s: Session, user_pk: int) -> None:
-    s.execute(delete(GuardianLink).where(GuardianLink.user_pk == user_pk))
+def delete_link(s: Session, lk: GuardianLink) -> None:
+    s.delete(lk)
+
+
+def lock_user_by_pk(s: Session, pk: int) -> User | None:
+    return s.execute(select(User).where(User.pk == pk).with_for_update()).scalar()
+
+
+def refusals_between(s: Session, chain: str, start: datetime, end: datetime) -> dict[str, int]:
+    """Refused starts per reason in a user's chain between two instants (the weekly summary)."""
+    return dict(s.execute(select(AuditEvent.reason, func.count()).where(
+        AuditEvent.chain == chain, AuditEvent.action == "session.refused", AuditEvent.at >= start,
+        AuditEvent.at < end).group_by(AuditEvent.reason)).all())
 
 
 # -- guardian grants --------------------------------------------------------------------------
+
+def add_grant(s: Session, user_pk: int, link_id: str, day: date, minutes: int, reason: str | None, client: str,
+              now: datetime) -> None:
+    s.add(Grant(user_pk=user_pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now,
+                link_id=link_id))
+
 
 def guardian_minutes(s: Session, user_pk: int, day: date) -> int:
     """Minutes all guardians together have granted the user for `day`."""
@@ -81,6 +104,14 @@ def guardian_minutes(s: Session, user_pk: int, day: date) -> int:
 
 def new_request_id() -> str:
     return "tr_" + secrets.token_urlsafe(18)
+
+
+def add_request(s: Session, user_pk: int, minutes: int, note: str | None, day: date, now: datetime,
+                expires_at: datetime, client: str) -> TimeRequest:
+    r = TimeRequest(id=new_request_id(), user_pk=user_pk, minutes=minutes, note=note, status="pending", day=day,
+                    created_at=now, expires_at=expires_at, client=client)
+    s.add(r)
+    return r
 
 
 def request_by_id(s: Session, request_id: str) -> tuple[TimeRequest, str] | None:
