@@ -17,7 +17,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from flask import Flask
 
     from governor import auth
-    from governor.api import admin, audit, complaints, dev, guards, ops, problems, sessions, users
+    from governor.api import admin, audit, complaints, dev, guardians, guards, ops, problems, sessions, users
     from governor.console import bp as console
     from governor.domain.policy import load_policy_file
     from governor.observability import instrument, setup_logging
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["governor.auth"] = auth.build(secret, settings, svc.clock,
                                                  lambda now: revocations.active(svc, now))
     app.extensions["governor.limits"] = guards.RateLimiter(settings.rate_limits())
-    for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, dev.bp, console):
+    for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, guardians.bp, dev.bp, console):
         app.register_blueprint(bp)
     problems.register(app)
     guards.register(app)

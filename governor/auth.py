@@ -24,7 +24,7 @@ from governor.clock import Clock, SystemClock
 from governor.errors import Forbidden, Unauthorized
 from governor.jwks import KeySet
 
-SCOPES = ("sessions", "age", "admin", "audit")
+SCOPES = ("sessions", "age", "guardian", "admin", "audit")
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "scope"]
 MAX_TOKEN_CHARS = 8192  # far above any real token; a bigger one is refused before it is parsed
 MAX_JTI_CHARS = 256

@@ -51,6 +51,7 @@ class Settings:
     request_timeout_seconds: int = 15
     rate_limit_sessions_per_minute: int = 120000
     rate_limit_age_per_minute: int = 12000
+    rate_limit_guardian_per_minute: int = 12000
     rate_limit_admin_per_minute: int = 6000
     rate_limit_audit_per_minute: int = 6000
     log_level: str = "info"
@@ -71,7 +72,7 @@ class Settings:
     def rate_limits(self) -> dict[str, int]:
         """Requests a minute per client, by scope (0: no limit)."""
         return {scope: getattr(self, f"rate_limit_{scope}_per_minute")
-                for scope in ("sessions", "age", "admin", "audit")}
+                for scope in ("sessions", "age", "guardian", "admin", "audit")}
 
     def policy_path(self) -> Path:
         return resolve_path(self.policy)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from governor.config import ConfigError
 from governor.observability import SWEEPS, SWEPT
 from governor.service import audit as audit_log
-from governor.service import revocations, sessions
+from governor.service import revocations, sessions, time_requests
 from governor.service.context import Services
 from governor.store.database import DatabaseUnavailable
 
@@ -37,13 +37,21 @@ def exclusive(svc: Services, name: str, job: Callable[[], int]) -> int | None:
 
 
 def sweep(svc: Services) -> int | None:
-    closed = exclusive(svc, "sweep", lambda: sessions.sweep(svc))
+    closed = exclusive(svc, "sweep", lambda: _sweep(svc))
     if closed is not None:
         SWEEPS.inc()
         SWEPT.inc(closed)
     if closed:
         log.info("sweep closed %d stale sessions", closed)
     return closed
+
+
+def _sweep(svc: Services) -> int:
+    """Close stale sessions; and write the expiry of time requests whose day has ended."""
+    expired = time_requests.expire_due(svc)
+    if expired:
+        log.info("sweep expired %d time requests", expired)
+    return sessions.sweep(svc)
 
 
 def retention(svc: Services) -> int | None:

@@ -120,13 +120,13 @@ def get_user(uid: str):
     return user_json(admin_users.overview(_svc(), user_id(uid)))
 
 
-@bp.delete("/users/<uid>/grants/<gid>")
+@bp.delete("/users/<uid>/grants/<grant>")
 @requires("admin")
-def revoke_grant(uid: str, gid: str):
+def revoke_grant(uid: str, grant: str):
     uid = user_id(uid)
-    if not (gid.isascii() and gid.isdigit() and len(gid) <= 18):
-        raise NotFound(f"no grant {gid[:40]!r}")
-    done = admin_users.revoke_grant(_svc(), uid, int(gid), g.principal.sub)
+    if not (grant.isascii() and grant.isdigit() and len(grant) <= 18):
+        raise NotFound(f"no grant {grant[:40]!r}")
+    done = admin_users.revoke_grant(_svc(), uid, int(grant), g.principal.sub)
     return {"user_id": uid, "revoked": _grant_json(done.grant), "decision": decision_json(done.decision)}
 
 

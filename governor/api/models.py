@@ -18,6 +18,7 @@ class Out(BaseModel):
 class WarningOut(Out):
     type: Literal["time_running_out", "break_soon", "rest_reminder"]
     seconds_left: int | None
+    number: int | None = None  # rest_reminder only: which reminder of the continuous use
 
 
 class PolicyRef(Out):
@@ -28,8 +29,8 @@ class PolicyRef(Out):
 class DecisionOut(Out):
     user_id: str
     allowed: bool
-    reason: Literal["ok", "daily_limit_reached", "weekly_limit_reached", "curfew", "cooldown", "locked",
-                    "verification_required", "too_many_sessions"]
+    reason: Literal["ok", "daily_limit_reached", "weekly_limit_reached", "curfew", "quiet_hours", "cooldown",
+                    "locked", "verification_required", "too_many_sessions"]
     band: Literal["under_8", "age_8_15", "age_16_17", "adult", "unverified"]
     used_today_seconds: int
     remaining_seconds: int | None
@@ -82,6 +83,7 @@ class VerifiedOut(VerificationOut):
 class DayOut(Out):
     date: date_
     seconds: int
+    uncounted_seconds: int
     sessions: int
 
 
@@ -170,6 +172,94 @@ class TokenRevokedOut(Out):
     jti: str
     until: str
     revoked_at: str
+
+
+class LinkOut(Out):
+    user_id: str
+    guardian_id: str
+    linked_at: str
+
+
+class UnlinkedOut(LinkOut):
+    unlinked: bool
+
+
+class GuardianOut(Out):
+    guardian_id: str
+    linked_at: str
+
+
+class GuardiansOut(Out):
+    guardians: list[GuardianOut]
+
+
+class GuardianErasedOut(Out):
+    guardian_id: str
+    erased: bool
+    links_removed: int
+
+
+class ControlsOut(Out):
+    daily_limit_minutes: int | None
+    quiet_hours: list[str] | None
+    rest_reminder_minutes: int | None
+
+
+class ChildOut(Out):
+    user_id: str
+    decision: DecisionOut
+    controls: ControlsOut
+
+
+class ChildrenOut(Out):
+    children: list[ChildOut]
+
+
+class TimeRequestsCount(Out):
+    approved: int
+    denied: int
+    expired: int
+    pending: int
+
+
+class SummaryOut(Out):
+    user_id: str
+    week: str
+    band: str
+    days: list[DayOut]
+    total_seconds: int
+    daily_average_seconds: int
+    refusals: dict[str, int]
+    time_requests: TimeRequestsCount
+
+
+class GuardianGrantOut(Out):
+    date: str
+    extra_minutes: int
+    reason: str | None
+    by: Literal["guardian"]
+
+
+class GuardianGrantAdded(Out):
+    grant: GuardianGrantOut
+    decision: DecisionOut
+
+
+class TimeRequestOut(Out):
+    id: str
+    user_id: str
+    minutes: int
+    note: str | None
+    status: Literal["pending", "approved", "denied", "expired"]
+    date: str
+    created_at: str
+    expires_at: str
+    decided_at: str | None
+    decided_minutes: int | None
+
+
+class TimeRequestsOut(Out):
+    time_requests: list[TimeRequestOut]
 
 
 class ErasedOut(Out):
@@ -280,11 +370,25 @@ class NotReady(Out):
     database: str
 
 
+class TimeRequestCounts(Out):
+    requested: int
+    approved: int
+    denied: int
+    expired: int
+
+
+class GuardianGrantCounts(Out):
+    grants: int
+    minutes: int
+
+
 class BandReport(Out):
     users_active: int
     sessions: int
     minutes: float
     refusals: dict[str, int]
+    time_requests: TimeRequestCounts
+    guardian_grants: GuardianGrantCounts
 
 
 class ComplaintCounts(Out):
@@ -322,6 +426,8 @@ class BandRulesDoc(Out):
     warn_before_minutes: Minutes | None = None
     rest_reminder_minutes: PositiveMinutes | None = None
     requires_verification: bool = False
+    uncounted_minutes: dict[str, Minutes] | None = None
+    guardian_grant_max_minutes: Minutes | None = None
 
 
 class BandsDoc(Out):

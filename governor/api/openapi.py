@@ -14,6 +14,8 @@ from governor.api.admin import ComplaintPatch, GrantIn, LockIn, RevocationIn, Se
 from governor.api.audit import ACTION
 from governor.api.complaints import COMPLAINT_ID, MAX_PAGE, ComplaintIn
 from governor.api.dev import ClockIn
+from governor.api.guardians import REQUEST_ID, ControlsIn, GuardianGrantIn, TimeDecisionIn, TimeRequestIn
+from governor.api.guardians import STATUSES as REQUEST_STATUSES
 from governor.api.schemas import INSTANT_PATTERN, USER_ID, AgeVerification, StartSession
 from governor.api.sessions import SESSION_ID
 from governor.service.complaints import STATUSES
@@ -26,6 +28,8 @@ PATH_PARAMS = {
     "session_id": {"type": "string", "pattern": f"^{SESSION_ID.pattern}$"},
     "complaint_id": {"type": "string", "pattern": f"^{COMPLAINT_ID.pattern}$"},
     "grant_id": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
+    "guardian_id": {"type": "string", "pattern": USER_ID.pattern},
+    "request_id": {"type": "string", "pattern": f"^{REQUEST_ID.pattern}$"},
 }
 LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100}
 CURSOR = {"type": "string", "description": "the `next_cursor` of the previous page"}
@@ -62,6 +66,8 @@ OPS = [
     Op("post", "/v1/sessions/{session_id}/end", "endSession", "sessions", "End a session (idempotent)",
        ("sessions",), body=EMPTY_OBJECT, body_required=False, responses={200: m.EndedOut, 404: m.ProblemOut}),
     Op("get", "/v1/users/{user_id}/status", "getStatus", "users", "The decision for a start now", ("sessions",),
+       query={"purpose": {"type": "string", "minLength": 1, "maxLength": 64,
+                          "description": "a purpose the active policy names (section 7)"}},
        responses={200: m.StatusOut}),
     Op("put", "/v1/users/{user_id}/age-verification", "setAgeVerification", "users", "Store an age verification",
        ("age", "admin"), body=AgeVerification, responses={200: m.VerifiedOut}),
@@ -114,6 +120,39 @@ OPS = [
        ("admin",), body=ClockIn, responses={200: m.ClockOut, 404: m.ProblemOut}),
     Op("delete", "/v1/dev/clock", "resetDevClock", "dev", "Development only (404 otherwise): back to the real "
        "time", ("admin",), responses={200: m.ClockOut, 404: m.ProblemOut}),
+    Op("put", "/v1/users/{user_id}/guardians/{guardian_id}", "linkGuardian", "guardians",
+       "Link a guardian (idempotent)", ("age", "admin"), responses={200: m.LinkOut}),
+    Op("delete", "/v1/users/{user_id}/guardians/{guardian_id}", "unlinkGuardian", "guardians", "Unlink a guardian",
+       ("age", "admin"), responses={200: m.UnlinkedOut, 404: m.ProblemOut}),
+    Op("get", "/v1/admin/users/{user_id}/guardians", "listGuardians", "admin", "A user's guardians", ("admin",),
+       responses={200: m.GuardiansOut}),
+    Op("delete", "/v1/admin/guardians/{guardian_id}", "eraseGuardian", "admin", "Erase a guardian", ("admin",),
+       responses={200: m.GuardianErasedOut, 404: m.ProblemOut}),
+    Op("get", "/v1/guardians/{guardian_id}/children", "listChildren", "guardians", "A guardian's children",
+       ("guardian",), responses={200: m.ChildrenOut}),
+    Op("get", "/v1/guardians/{guardian_id}/children/{user_id}/summary", "weekSummary", "guardians",
+       "A child's ISO week (default the current one)", ("guardian",),
+       query={"week": {"type": "string", "pattern": r"^\d{4}-W\d{2}$"}},
+       responses={200: m.SummaryOut, 404: m.ProblemOut}),
+    Op("get", "/v1/guardians/{guardian_id}/children/{user_id}/controls", "getControls", "guardians",
+       "This guardian's controls", ("guardian",), responses={200: m.ControlsOut, 404: m.ProblemOut}),
+    Op("put", "/v1/guardians/{guardian_id}/children/{user_id}/controls", "setControls", "guardians",
+       "Set this guardian's controls (they only tighten)", ("guardian",), body=ControlsIn,
+       responses={200: m.ControlsOut, 404: m.ProblemOut}),
+    Op("post", "/v1/guardians/{guardian_id}/children/{user_id}/grants", "guardianGrant", "guardians",
+       "Extra minutes for today, within the cap", ("guardian",), body=GuardianGrantIn,
+       responses={201: m.GuardianGrantAdded, 404: m.ProblemOut}),
+    Op("post", "/v1/users/{user_id}/time-requests", "askForTime", "guardians", "Ask for more time", ("sessions",),
+       body=TimeRequestIn, responses={201: m.TimeRequestOut, 409: m.ProblemOut}),
+    Op("get", "/v1/time-requests/{request_id}", "getTimeRequest", "guardians", "A time request", ("sessions",),
+       responses={200: m.TimeRequestOut, 404: m.ProblemOut}),
+    Op("get", "/v1/guardians/{guardian_id}/time-requests", "listTimeRequests", "guardians",
+       "The requests of a guardian's children, newest first", ("guardian",),
+       query={"status": {"type": "string", "enum": list(REQUEST_STATUSES)}},
+       responses={200: m.TimeRequestsOut}),
+    Op("patch", "/v1/guardians/{guardian_id}/time-requests/{request_id}", "decideTimeRequest", "guardians",
+       "Approve or deny a request", ("guardian",), body=TimeDecisionIn,
+       responses={200: m.TimeRequestOut, 404: m.ProblemOut, 409: m.ProblemOut}),
     Op("get", "/healthz", "healthz", "ops", "Liveness", (), responses={200: m.StatusOk}),
     Op("get", "/readyz", "readyz", "ops", "Readiness: the database answers", (),
        responses={200: m.StatusOk, 503: m.NotReady}),
@@ -131,7 +170,7 @@ def _responses(op: Op) -> dict[int, Any]:
         out.update({401: m.ProblemOut, 403: m.ProblemOut, 429: m.ProblemOut, 503: m.ProblemOut})
     if params:  # a value that cannot be a route's segment (a `/`, an empty one) matches no route
         out[404] = m.ProblemOut
-    if "user_id" in params or op.query:
+    if "user_id" in params or "guardian_id" in params or op.query:
         out[422] = m.ProblemOut
     if op.body is not None:
         out.update({400: m.ProblemOut, 408: m.ProblemOut, 413: m.ProblemOut, 422: m.ProblemOut})

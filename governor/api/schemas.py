@@ -53,8 +53,12 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+Purpose = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # the policy names the known ones
+
+
 class StartSession(Model):
     user_id: UserId
+    purpose: Purpose | None = None
 
 
 class AgeVerification(Model):
@@ -163,7 +167,8 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "user_id": d.user_id, "allowed": d.allowed, "reason": d.reason.value, "band": d.band.value,
         "used_today_seconds": d.used_today_seconds, "remaining_seconds": d.remaining_seconds,
         "ends_at": iso(d.ends_at), "retry_at": iso(d.retry_at),
-        "warnings": [{"type": w.type, "seconds_left": w.seconds_left} for w in d.warnings],
+        "warnings": [{"type": w.type, "seconds_left": w.seconds_left,
+                      **({"number": w.number} if w.type == "rest_reminder" else {})} for w in d.warnings],
         "policy": {"name": d.policy_name, "version": d.policy_version},
     }
 

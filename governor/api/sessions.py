@@ -23,7 +23,7 @@ def _svc():
 @requires("sessions")
 def start():
     req = body(StartSession)
-    started = sessions.start(_svc(), req.user_id, g.principal.sub)
+    started = sessions.start(_svc(), req.user_id, g.principal.sub, req.purpose)
     count_decision("start", started.decision)
     out = decision_json(started.decision)
     if started.session_id is None:

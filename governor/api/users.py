@@ -22,7 +22,10 @@ def _svc():
 @bp.get("/<uid>/status")
 @requires("sessions")
 def status(uid: str):
-    st = sessions.status(_svc(), user_id(uid))
+    purpose = query("purpose").get("purpose")
+    if purpose is not None and not 0 < len(purpose) <= 64:
+        raise InvalidRequest("purpose: 1 to 64 characters", errors=[{"field": "purpose", "message": "length"}])
+    st = sessions.status(_svc(), user_id(uid), purpose)
     count_decision("status", st.decision)
     out = decision_json(st.decision)
     verification = verification_json(st.facts.verification, _svc().clock.now())
@@ -54,5 +57,6 @@ def usage(uid: str):
     if first and last and last - first >= timedelta(days=MAX_USAGE_DAYS):
         raise InvalidRequest(f"at most {MAX_USAGE_DAYS} days at a time")
     days = users.usage(_svc(), uid, first, last)
-    return {"user_id": uid, "days": [{"date": d.date.isoformat(), "seconds": d.seconds, "sessions": d.sessions}
+    return {"user_id": uid, "days": [{"date": d.date.isoformat(), "seconds": d.seconds,
+                                      "uncounted_seconds": d.uncounted_seconds, "sessions": d.sessions}
                                      for d in days]}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from governor.domain.controls import Controls
 from governor.domain.policy import Band, BandRules, Policy
 
 ZERO = timedelta(0)
@@ -25,6 +26,7 @@ class Reason(enum.StrEnum):
     DAILY_LIMIT = "daily_limit_reached"
     WEEKLY_LIMIT = "weekly_limit_reached"
     CURFEW = "curfew"
+    QUIET_HOURS = "quiet_hours"
     COOLDOWN = "cooldown"
     LOCKED = "locked"
     VERIFICATION_REQUIRED = "verification_required"
@@ -33,7 +35,7 @@ class Reason(enum.StrEnum):
 
 # Ties between reasons whose retry_at is equally late go to the earlier one here.
 _PRECEDENCE = [Reason.LOCKED, Reason.VERIFICATION_REQUIRED, Reason.WEEKLY_LIMIT, Reason.DAILY_LIMIT,
-               Reason.CURFEW, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
+               Reason.CURFEW, Reason.QUIET_HOURS, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class UserFacts:
     daily_limit_minutes: int | None = None  # a guardian's limit; only ever tightens the band's
     lock: Lock | None = None
     grants: Mapping[date, int] = field(default_factory=dict)  # extra minutes per local day
+    controls: Controls = Controls()  # the strictest of the guardians' controls (section 7)
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,19 @@ class Usage:
     streak_start: datetime | None = None
     last_active: datetime | None = None
     active_ends: tuple[datetime | None, ...] = ()
+    # use that did not count toward the limits, per local day and purpose (part of `days`)
+    uncounted: Mapping[date, Mapping[str, timedelta]] = field(default_factory=dict)
+
+    def counted(self, day: date) -> timedelta:
+        """The day's use that counts toward daily and weekly limits."""
+        return self.days.get(day, ZERO) - sum(self.uncounted.get(day, {}).values(), ZERO)
 
 
 @dataclass(frozen=True)
 class Warning:
     type: str  # time_running_out | break_soon | rest_reminder
     seconds_left: int | None
+    number: int | None = None  # rest_reminder: which reminder of the continuous use this is
 
 
 @dataclass(frozen=True)
@@ -161,10 +171,11 @@ def looser_limit(policy: Policy, verification: Verification | None, day: date, n
 
 
 def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
-           continuing: bool = False) -> Decision:
+           continuing: bool = False, purpose: str | None = None) -> Decision:
     """The decision for starting a session at `now` or, with `continuing`, for keeping one alive
-    (then `usage.active_ends` lists the user's other sessions, and their number is no limit)."""
-    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone))
+    (then `usage.active_ends` lists the user's other sessions, and their number is no limit).
+    A session of a `purpose` with uncounted minutes in the band may also use what is left of them."""
+    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone), purpose)
     now = now.astimezone(ctx.tz)
     today = now.date()
     band, rules = ctx.rules_at(now)
@@ -184,9 +195,9 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
     if ends_at is not None and _utc(ends_at) - _utc(now) <= timedelta(minutes=rules.warn_before_minutes):
         warnings.append(Warning(kind, int((_utc(ends_at) - _utc(now)).total_seconds())))
     streak = ctx.streak_length(now)
-    if rules.rest_reminder_minutes is not None and streak is not None \
-            and streak >= timedelta(minutes=rules.rest_reminder_minutes):
-        warnings.append(Warning("rest_reminder", None))
+    number = reminder_number(streak, (rules.rest_reminder_minutes, user.controls.rest_reminder_minutes))
+    if number:
+        warnings.append(Warning("rest_reminder", None, number))
     fixed = [e for e in ends if e[1] != "remaining"]
     fixed_end, fixed_kind = _earliest(fixed) if fixed else (None, None)
     outlook = Outlook(ctx.valid_until(now, rules, ends_at, streak), fixed_end, fixed_kind)
@@ -195,22 +206,35 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
 
 
 def decide_heartbeat(policy: Policy, user: UserFacts, usage: Usage, now: datetime,
-                     ends_at: datetime | None) -> Decision:
+                     ends_at: datetime | None, purpose: str | None = None) -> Decision:
     """The decision for a running session whose last decision said it must end at `ends_at`.
     A heartbeat at or after `ends_at` ends the session (DESIGN 3), even when what ended it has
     lifted meanwhile (the client slept through the break, the night, or midnight): the reason
     is the one that held at `ends_at`, and a new session may start at once."""
-    current = decide(policy, user, usage, now, continuing=True)
+    current = decide(policy, user, usage, now, continuing=True, purpose=purpose)
     if not current.allowed or ends_at is None or now < ends_at:
         return current
-    at_end = decide(policy, user, usage, ends_at, continuing=True)
+    at_end = decide(policy, user, usage, ends_at, continuing=True, purpose=purpose)
     if at_end.allowed:  # the session fell silent past its grace long before ends_at
         return current
-    start_now = decide(policy, user, usage, now)
+    start_now = decide(policy, user, usage, now, purpose=purpose)
     if not start_now.allowed:
         return start_now
     return replace(current, allowed=False, reason=at_end.reason, ends_at=None,
                    retry_at=now.astimezone(policy.zone(user.timezone)), warnings=(), outlook=None)
+
+
+def reminder_number(streak: timedelta | None, intervals: tuple[int | None, ...]) -> int:
+    """How many rest reminders continuous use of length `streak` has passed: one at each multiple
+    of each interval (the band's, a guardian's), a moment shared by both counted once."""
+    steps = sorted({i for i in intervals if i is not None})
+    if streak is None or not steps:
+        return 0
+    minutes = int(streak.total_seconds() // 60)
+    if len(steps) == 1:
+        return minutes // steps[0]
+    a, b = steps[:2]
+    return minutes // a + minutes // b - minutes // math.lcm(a, b)
 
 
 def reset_gap(rules: BandRules) -> timedelta:
@@ -270,6 +294,7 @@ class _Context:
     usage: Usage
     continuing: bool
     tz: ZoneInfo
+    purpose: str | None = None
     memo: dict = field(default_factory=dict)  # one decision asks the same questions several times
 
     def rules_at(self, t: datetime) -> tuple[Band, BandRules]:
@@ -297,6 +322,9 @@ class _Context:
                 found.append((reason, self.next_week(t) if reason is Reason.WEEKLY_LIMIT else self.next_day(t)))
         if rules.allowed_hours is not None and self.window_containing(rules, t) is None:
             found.append((Reason.CURFEW, self.next_window_start(rules, t)))
+        quiet = self.quiet_period(t)
+        if quiet is not None:
+            found.append((Reason.QUIET_HOURS, quiet[1]))
         streak = self.streak_length(t)
         if rules.continuous_limit_minutes is not None and streak is not None \
                 and streak >= timedelta(minutes=rules.continuous_limit_minutes):
@@ -349,20 +377,27 @@ class _Context:
         return self.memo[key]
 
     def _caps(self, rules: BandRules, day: date) -> list[tuple[Reason, timedelta]]:
-        used = self.usage.days
+        counted = self.usage.counted
         grants = self.user.grants
         out = []
         daily = rules.daily_limit_minutes(day, self.policy.is_holiday(day))
-        if self.user.daily_limit_minutes is not None:
-            daily = self.user.daily_limit_minutes if daily is None else min(daily, self.user.daily_limit_minutes)
+        for stricter in (self.user.daily_limit_minutes, self.user.controls.daily_limit_minutes):
+            if stricter is not None:
+                daily = stricter if daily is None else min(daily, stricter)
+        learning = self.uncounted_left(rules, day)
         if daily is not None:
             allowance = timedelta(minutes=daily + grants.get(day, 0))
-            out.append((Reason.DAILY_LIMIT, allowance - used.get(day, ZERO)))
+            out.append((Reason.DAILY_LIMIT, allowance - counted(day) + learning))
         if rules.weekly_limit_minutes is not None:
             week = [day - timedelta(days=i) for i in range(day.weekday() + 1)]
             allowance = timedelta(minutes=rules.weekly_limit_minutes + sum(grants.get(d, 0) for d in week))
-            out.append((Reason.WEEKLY_LIMIT, allowance - sum((used.get(d, ZERO) for d in week), ZERO)))
+            out.append((Reason.WEEKLY_LIMIT, allowance - sum((counted(d) for d in week), ZERO) + learning))
         return out
+
+    def uncounted_left(self, rules: BandRules, day: date) -> timedelta:
+        """What is left on `day` of the uncounted minutes of this session's purpose (section 7)."""
+        cap = timedelta(minutes=rules.uncounted_for(self.purpose))
+        return max(cap - self.usage.uncounted.get(day, {}).get(self.purpose, ZERO), ZERO) if cap else ZERO
 
     def streak_length(self, t: datetime) -> timedelta | None:
         """Continuous use at `t`: wall time since the streak began, unless a break has reset it.
@@ -384,6 +419,9 @@ class _Context:
         window = self.window_containing(rules, now) if rules.allowed_hours is not None else None
         if window is not None and window[1] is not None:
             ends.append((window[1], "time_running_out"))
+        quiet = self.next_quiet_start(now)
+        if quiet is not None:
+            ends.append((quiet, "time_running_out"))
         if rules.continuous_limit_minutes is not None:
             streak = self.streak_length(now)
             # the streak's own start, not now - streak (clamped at 0 when the clock stepped back)
@@ -402,11 +440,12 @@ class _Context:
         v = self.user.verification
         if v is not None and v.expires_at is not None and v.expires_at > now:
             until.append(_utc(v.expires_at))
-        if rules.rest_reminder_minutes is not None:
-            every = timedelta(minutes=rules.rest_reminder_minutes)
-            start = _utc(now) if streak is None else _utc(self.usage.streak_start)
-            passed = 0 if streak is None else streak // every
-            until.append(start + every * (passed + 1))
+        for minutes in (rules.rest_reminder_minutes, self.user.controls.rest_reminder_minutes):
+            if minutes is not None:
+                every = timedelta(minutes=minutes)
+                start = _utc(now) if streak is None else _utc(self.usage.streak_start)
+                passed = 0 if streak is None else streak // every
+                until.append(start + every * (passed + 1))
         return min(until)
 
     # -- calendar ----------------------------------------------------------------------------
@@ -447,6 +486,26 @@ class _Context:
                     return start, None
                 return start, end
         return None
+
+    def quiet_spans(self, t: datetime) -> list[tuple[datetime, datetime]]:
+        """The guardians' quiet hours from the day before `t` to two days after, merged."""
+        day = t.astimezone(self.tz).date()
+        spans = sorted((self.local(day + timedelta(days=i), w.start), self.local(day + timedelta(days=i), w.end))
+                       for i in range(-1, 3) for w in self.user.controls.quiet_hours)
+        merged: list[list[datetime]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        return [(a, b) for a, b in merged]
+
+    def quiet_period(self, t: datetime) -> tuple[datetime, datetime] | None:
+        """The quiet hours around `t` (start, end), or None when `t` is not in quiet hours."""
+        return next(((a, b) for a, b in self.quiet_spans(t) if a <= t < b), None)
+
+    def next_quiet_start(self, t: datetime) -> datetime | None:
+        return next((a for a, _ in self.quiet_spans(t) if a > t), None)
 
     def next_window_start(self, rules: BandRules, t: datetime) -> datetime | None:
         day = t.astimezone(self.tz).date()

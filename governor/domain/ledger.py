@@ -102,3 +102,60 @@ def split_by_day(interval: Interval, tz: ZoneInfo) -> list[tuple[date, timedelta
         out.append((day, cut - start))
         start = cut
     return out
+
+
+# -- uncounted use (DESIGN section 7: purposes) -------------------------------------------------
+# A session of a purpose with uncounted minutes books its newly covered time as every session
+# does (the union above); the first of it each local day, up to the purpose's minutes, is also
+# marked uncounted. Those marked intervals are kept (pruned like `recent`) so that a session
+# without a purpose whose time overlaps them takes them back: overlapping time counts.
+
+Marked = tuple[datetime, datetime, str]  # an uncounted interval and its purpose
+
+
+def day_pieces(interval: Interval, tz: ZoneInfo) -> list[tuple[date, Interval]]:
+    """`interval` cut at local midnights, each piece with its local day (UTC instants)."""
+    out, start = [], interval[0].astimezone(timezone.utc)
+    for day, length in split_by_day(interval, tz):
+        out.append((day, (start, start + length)))
+        start += length
+    return out
+
+
+def uncounted_parts(pieces: tuple[Interval, ...], purpose: str, tz: ZoneInfo,
+                    room: dict[date, timedelta]) -> tuple[tuple[date, Marked], ...]:
+    """The first parts of newly booked `pieces` of a session of `purpose`, each local day up to
+    that day's `room` (what is left of the purpose's uncounted minutes): the uncounted time."""
+    left, out = dict(room), []
+    for piece in pieces:
+        for day, (a, b) in day_pieces(piece, tz):
+            end = min(b, a + max(left.get(day, ZERO), ZERO))
+            if end > a:
+                out.append((day, (a, end, purpose)))
+                left[day] = left.get(day, ZERO) - (end - a)
+    return tuple(out)
+
+
+def reclaim(interval: Interval, marked: tuple[Marked, ...]) -> tuple[tuple[Marked, ...], tuple[Marked, ...]]:
+    """Counted use over `interval` takes back the uncounted time it overlaps: returns the marks
+    that stay uncounted and the parts that now count."""
+    s, e = (t.astimezone(timezone.utc) for t in interval)
+    if e <= s:
+        return marked, ()
+    keep, moved = [], []
+    for a, b, p in marked:
+        lo, hi = max(a, s), min(b, e)
+        if hi <= lo:
+            keep.append((a, b, p))
+            continue
+        if a < lo:
+            keep.append((a, lo, p))
+        if hi < b:
+            keep.append((hi, b, p))
+        moved.append((lo, hi, p))
+    return tuple(sorted(keep)), tuple(moved)
+
+
+def prune_marked(marked: tuple[Marked, ...], keep_from: datetime | None) -> tuple[Marked, ...]:
+    """As `prune`: forget marks that no active session can overlap any more."""
+    return () if keep_from is None else tuple(m for m in marked if m[1] >= keep_from)

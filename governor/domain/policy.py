@@ -73,6 +73,12 @@ class BandRules:
     warn_before_minutes: int = 0
     rest_reminder_minutes: int | None = None
     requires_verification: bool = False
+    uncounted_minutes: tuple[tuple[str, int], ...] = ()  # purpose -> minutes a day kept out of the limits
+    guardian_grant_max_minutes: int | None = None  # None: guardians may not grant
+
+    def uncounted_for(self, purpose: str | None) -> int:
+        """Minutes a local day that sessions of `purpose` may use without counting (0: they count)."""
+        return dict(self.uncounted_minutes).get(purpose, 0) if purpose is not None else 0
 
     def daily_limit_minutes(self, day: date, holiday: bool) -> int | None:
         if self.daily_limit is None:
@@ -105,6 +111,11 @@ class Policy:
         """The zone of a user's local day: their own if they have one, else the policy's."""
         return ZoneInfo(user_timezone) if user_timezone else self.tz
 
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        """Every purpose some band names (section 7): the purposes a session may declare."""
+        return tuple(sorted({p for rules in self.bands.values() for p, _ in rules.uncounted_minutes}))
+
     def is_holiday(self, day: date) -> bool:
         return day in self.holidays
 
@@ -118,6 +129,7 @@ _NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RULE_KEYS = {f for f in BandRules.__dataclass_fields__ if f != "daily_limit"} | {"daily_limit_minutes"}
+PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 def load_policy_file(path: str | Path) -> Policy:
@@ -189,7 +201,25 @@ def _band_rules(doc: Any, where: str) -> BandRules:
         warn_before_minutes=opt("warn_before_minutes", 0) or 0,
         rest_reminder_minutes=opt("rest_reminder_minutes", 1),
         requires_verification=requires,
+        uncounted_minutes=_uncounted(doc.get("uncounted_minutes"), f"{where}.uncounted_minutes"),
+        guardian_grant_max_minutes=opt("guardian_grant_max_minutes", 0),
     )
+
+
+def _uncounted(value: Any, where: str) -> tuple[tuple[str, int], ...]:
+    """`{learning = 60}`: purpose names (lower case, 1-32 of a-z 0-9 _ -) to minutes a day."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise PolicyInvalid(where, "must be a table of purpose = minutes, e.g. {learning = 60}")
+    out = []
+    for purpose, minutes in value.items():
+        if not isinstance(purpose, str) or not PURPOSE.match(purpose):
+            raise PolicyInvalid(f"{where}.{purpose}", "a purpose is 1-32 characters of a-z, 0-9, '_' or '-'")
+        if minutes is None:
+            raise PolicyInvalid(f"{where}.{purpose}", "must be a whole number from 0 to 100000")
+        out.append((purpose, _int(minutes, f"{where}.{purpose}", 0)))
+    return tuple(sorted(out))
 
 
 def _by_day(value: Any, where: str, parse) -> ByDay:
@@ -217,6 +247,11 @@ def _windows(value: Any, where: str) -> tuple[Window, ...]:
             raise PolicyInvalid(f"{where}[{i}]", f"{text!r} is empty")
         out.append(Window(start, end if end > start else end + 1440))
     return tuple(sorted(out, key=lambda w: w.start))
+
+
+def parse_windows(value: Any, where: str) -> tuple[Window, ...]:
+    """Windows written as `allowed_hours` are ("HH:MM-HH:MM", midnight may be crossed)."""
+    return _windows(value, where)
 
 
 def _int(value: Any, where: str, lo: int) -> int | None:

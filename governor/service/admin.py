@@ -18,6 +18,7 @@ from governor.errors import InvalidRequest, NotFound
 from governor.service import policies, sessions
 from governor.service.context import Services
 from governor.store import audit_log, repo
+from governor.store import guardians as guardian_store
 from governor.store.tables import PolicyVersion, User
 
 log = logging.getLogger("governor.admin")
@@ -136,21 +137,29 @@ def erase(svc: Services, user_id: str, client: str) -> int:
         if user is None:
             raise NotFound(f"no user {user_id!r}")
         kept = audit_log.count_chain(s, user.pseudonym)
+        guardian_store.delete_of_user(s, user.pk)  # links, controls, time requests, uncounted use
         chain, head_seq, head_hash = user.pseudonym, user.audit_seq, user.audit_head
         repo.erase_user(s, user)
         append_system_event(s, now, Entry(client=client, action="user.erased", policy_name=policy.name,
                                           policy_version=policy.version,
                                           data={"chain": chain, "head_seq": head_seq, "head_hash": head_hash,
                                                 "events_kept": kept}))
-    if svc.db.sqlite:  # deleted pages are zeroed (secure_delete); fold the WAL in so no copy lingers
-        conn = svc.db.writer.raw_connection()  # outside any transaction, as a checkpoint must be
-        try:
-            busy = conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        finally:
-            conn.close()
-        if busy:  # readers held old pages; the next checkpoint (SQLite's own, at 1000 pages) folds them
-            log.warning("erasure: the WAL checkpoint was busy; the WAL may hold erased pages until the next one")
+    fold_wal(svc)
     return kept
+
+
+def fold_wal(svc: Services) -> None:
+    """After an erasure on SQLite: deleted pages are zeroed (secure_delete); fold the WAL in so
+    no copy lingers."""
+    if not svc.db.sqlite:
+        return
+    conn = svc.db.writer.raw_connection()  # outside any transaction, as a checkpoint must be
+    try:
+        busy = conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    finally:
+        conn.close()
+    if busy:  # readers held old pages; the next checkpoint (SQLite's own, at 1000 pages) folds them
+        log.warning("erasure: the WAL checkpoint was busy; the WAL may hold erased pages until the next one")
 
 
 # -- policy versions --------------------------------------------------------------------------

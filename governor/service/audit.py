@@ -18,6 +18,7 @@ from governor.audit import SYSTEM_CHAIN, Entry, Verification, append_system_even
 from governor.errors import InvalidRequest
 from governor.service.context import Services
 from governor.store import audit_log
+from governor.store import guardians as guardian_store
 
 EXPORT_BATCH = 1000
 CSV_COLUMNS = ["id", "at", "chain", "seq", "user_id", "client", "action", "reason", "policy_name",
@@ -158,6 +159,7 @@ def prune(svc: Services, retention_days: int, usage_retention_days: int, client:
     with svc.db.write() as s:
         usage_cut = (now - timedelta(days=usage_retention_days)).date()
         usage_removed = audit_log.delete_usage_before(s, usage_cut)
+        guardian_store.delete_uncounted_before(s, usage_cut)  # part of those usage days
         if removed or usage_removed:
             append_system_event(s, now, Entry(client=client, action="audit.pruned", data={
                 "cutoff": audit.timestamp(cutoff), "events_removed": removed, "chains": len(chains),

@@ -1,6 +1,7 @@
 """The daily report for a regulator, from the audit log (which outlives erasure): per band, the
 users active, sessions started, minutes of the sessions that ended that day, refusals per
-reason; complaints opened and closed. No user ids, no pseudonyms."""
+reason, time requests made and decided and guardians' grants (section 7); complaints opened and
+closed. No user ids, no pseudonyms, no link ids."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from governor.domain.policy import Band
 from governor.service.context import Services
 from governor.store import audit_log
 
-ACTIONS = ("session.started", "session.refused", "session.ended", "complaint.filed", "complaint.updated")
+ACTIONS = ("session.started", "session.refused", "session.ended", "complaint.filed", "complaint.updated",
+           "time.requested", "time.decided", "grant.added")
+REQUEST_KEYS = ("requested", "approved", "denied", "expired")
 BATCH = 5000
 
 
@@ -24,6 +27,7 @@ def daily(svc: Services, day: date | None) -> dict[str, Any]:
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     users: dict[str, set[str]] = defaultdict(set)
     sessions, seconds, refusals = Counter(), Counter(), defaultdict(Counter)
+    requests, grants, granted = defaultdict(Counter), Counter(), Counter()
     opened = closed = 0
     after = 0
     while True:
@@ -40,6 +44,13 @@ def daily(svc: Services, day: date | None) -> dict[str, Any]:
                 users[band].add(chain)
             elif action == "session.refused":
                 refusals[band][reason] += 1
+            elif action == "time.requested":
+                requests[band]["requested"] += 1
+            elif action == "time.decided":
+                requests[band][data.get("status")] += 1
+            elif action == "grant.added" and data.get("by") == "guardian":
+                grants[band] += 1
+                granted[band] += int(data.get("extra_minutes") or 0)
             elif action == "complaint.filed":
                 opened += 1
             elif action == "complaint.updated" and data.get("status") in ("resolved", "rejected"):
@@ -49,7 +60,9 @@ def daily(svc: Services, day: date | None) -> dict[str, Any]:
         after = rows[-1][0]
     bands = {b.value: {"users_active": len(users[b.value]), "sessions": sessions[b.value],
                        "minutes": round(seconds[b.value] / 60, 1),
-                       "refusals": dict(sorted(refusals[b.value].items()))} for b in Band}
+                       "refusals": dict(sorted(refusals[b.value].items())),
+                       "time_requests": {k: requests[b.value][k] for k in REQUEST_KEYS},
+                       "guardian_grants": {"grants": grants[b.value], "minutes": granted[b.value]}} for b in Band}
     return {"date": day.isoformat(), "timezone": str(tz), "bands": bands,
             "refusals": dict(sorted(sum((refusals[b] for b in refusals), Counter()).items())),
             "complaints": {"opened": opened, "closed": closed}}

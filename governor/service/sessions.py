@@ -7,16 +7,19 @@ one read of the user and the session, three small writes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from governor.audit import Entry, append_to_user_chain
 from governor.domain import fastpath, ledger
+from governor.domain.controls import strictest
 from governor.domain.engine import Decision, Usage, UserFacts, band_of, decide, decide_heartbeat, reset_gap
 from governor.domain.policy import Policy
 from governor.errors import SessionEnded, SessionNotFound
+from governor.service import purposes
 from governor.service.context import Services
+from governor.store import guardians as guardian_store
 from governor.store import repo, sessions, usage, users
 from governor.store.sessions import SessionRow
 from governor.store.sql import Tx
@@ -54,22 +57,24 @@ class Accrual:
     used: dict[date, timedelta]  # the new totals of the days booked to
 
 
-def start(svc: Services, user_id: str, client: str) -> Started:
+def start(svc: Services, user_id: str, client: str, purpose: str | None = None) -> Started:
     with svc.db.hot_write() as tx:
         now = svc.clock.now()
         user = users.get_or_create_locked(tx, user_id, now)
         policy = svc.policy_at(user.policy_version)
+        purposes.check(policy, purpose)
         facts, use, active = _gather(tx, policy, user, user_id, now)
-        decision = decide(policy, facts, use, now)
+        decision = decide(policy, facts, use, now, purpose=purpose)
         session_id = None
         if decision.allowed:
             session_id = sessions.new_id()
-            sessions.insert(tx, session_id, user.pk, client, now, decision.ends_at, policy.version)
+            sessions.insert(tx, session_id, user.pk, client, now, decision.ends_at, policy.version, purpose)
             usage.add(tx, user.pk, _local_day(now, policy, user), sessions=1)
             _book(user, policy, facts, (now, now), now)
-            user.outlook = fastpath.take(decision, now, user.facts_version)
+            user.outlook = _outlook(decision, now, user, purpose)
             _audit(tx, user, now, client, "session.started", decision,
-                   {"session_id": session_id, "ends_at": _iso(decision.ends_at)})
+                   {"session_id": session_id, "ends_at": _iso(decision.ends_at),
+                    **({"purpose": purpose} if purpose else {})})
         else:
             _audit(tx, user, now, client, "session.refused", decision, {"retry_at": _iso(decision.retry_at)})
         _prune(user, [a.last_seen_at for a in active] + ([now] if session_id else []))
@@ -88,11 +93,11 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
         now = svc.clock.now()
         ends_before = session.ends_at
         acc = _accrue(svc, tx, policy, user, session, now)
-        decision = _advance(tx, policy, user, acc, ends_before, now)
+        decision = _advance(tx, policy, user, acc, ends_before, now) if session.purpose is None else None
         if decision is None:
             facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
-            decision = decide_heartbeat(policy, facts, use, now, ends_before)
-            user.outlook = fastpath.take(decision, now, user.facts_version)
+            decision = decide_heartbeat(policy, facts, use, now, ends_before, session.purpose)
+            user.outlook = _outlook(decision, now, user, session.purpose)
         if decision.allowed:
             session.ends_at = decision.ends_at
         else:
@@ -117,14 +122,16 @@ def end(svc: Services, session_id: str, client: str) -> Ended:
         return Ended(decide(policy, facts, use, now), session.id, session.counted_ms // 1000, session.end_reason)
 
 
-def status(svc: Services, user_id: str) -> Status:
-    """The decision for a session started now; reads only (an unknown user is a new one)."""
+def status(svc: Services, user_id: str, purpose: str | None = None) -> Status:
+    """The decision for a session (of `purpose`) started now; reads only (an unknown user is a new one)."""
     with svc.db.hot_read() as tx:
         user = users.get(tx, user_id)
         policy = svc.policy_at(user.policy_version if user is not None else users.policy_version(tx))
+        purposes.check(policy, purpose)
         now = svc.clock.now()
         facts, use, active = _gather(tx, policy, user, user_id, now)
-        decision = _status_from_snapshot(policy, user, facts, use, now) or decide(policy, facts, use, now)
+        decision = (_status_from_snapshot(policy, user, facts, use, now) if purpose is None else None) \
+            or decide(policy, facts, use, now, purpose=purpose)
         return Status(decision, facts, len(active))
 
 
@@ -164,10 +171,12 @@ def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: dat
     monday = today - timedelta(days=today.weekday())
     used, granted = usage.days(tx, pk, monday, today, today + timedelta(days=7))
     facts = repo.user_facts(user, user_id, granted)
+    facts = replace(facts, controls=strictest(guardian_store.hot_controls(tx, pk)))  # section 7
     active = [a for a in sessions.active(tx, pk) if a.id != exclude]
     act = user.activity if user is not None else ledger.Activity()
     use = Usage(days=used, streak_start=act.streak_start, last_active=act.last_active,
-                active_ends=tuple(a.ends_at for a in active))
+                active_ends=tuple(a.ends_at for a in active),
+                uncounted=guardian_store.hot_uncounted(tx, pk, monday, today))
     return facts, use, active
 
 
@@ -180,9 +189,11 @@ def _accrue(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: Sessi
     streak = user.activity.streak_start
     facts = repo.user_facts(user, user.user_id, {})
     totals: dict[date, timedelta] = {}
-    for piece in _book(user, policy, facts, interval, now):
+    pieces = _book(user, policy, facts, interval, now)
+    for piece in pieces:
         for day, used in ledger.split_by_day(piece, _zone(policy, user)):
             totals[day] = usage.add(tx, user.pk, day, used)
+    purposes.account(tx, policy, user, session.purpose, interval, pieces, now)  # section 7
     session.counted_ms += round((interval[1] - interval[0]) / timedelta(milliseconds=1))
     session.last_seen_at = now
     return Accrual(interval[1], interval[0], user.activity.streak_start == streak, totals)
@@ -212,7 +223,8 @@ def _advance(tx: Tx, policy: Policy, user: UserRow, acc: Accrual, ends_at: datet
 
 def _status_from_snapshot(policy: Policy, user: UserRow | None, facts: UserFacts, use: Usage,
                           now: datetime) -> Decision | None:
-    """While a session runs, a status is its stored decision moved on (domain/fastpath.py)."""
+    """While a session runs, a status is its stored decision moved on (domain/fastpath.py). The
+    facts are gathered anyway; the stored decision already reflects them (`facts_version`)."""
     if user is None or user.outlook is None:
         return None
     snap = fastpath.load(user.outlook, _zone(policy, user))
@@ -220,6 +232,12 @@ def _status_from_snapshot(policy: Policy, user: UserRow | None, facts: UserFacts
     return fastpath.for_start(snap, facts_version=user.facts_version, policy_version=policy.version, rules=rules,
                               last_active=use.last_active, used_today=use.days.get(_local_day(now, policy, user),
                                                                                    timedelta(0)), now=now)
+
+
+def _outlook(decision: Decision, now: datetime, user: UserRow, purpose: str | None) -> str | None:
+    """The decision to store for the fast path; none for a session of a purpose, whose uncounted
+    time does not move the decision as the fast path's arithmetic does (section 7)."""
+    return fastpath.take(decision, now, user.facts_version) if purpose is None else None
 
 
 def _close(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: SessionRow, now: datetime,
@@ -238,6 +256,7 @@ def _prune(user: UserRow, last_seen: list[datetime | None]) -> None:
     """Keep only the booked intervals that a still-active session could overlap."""
     keep_from = min((t for t in last_seen if t is not None), default=None)
     user.activity = ledger.prune(user.activity, keep_from)
+    purposes.prune(user, keep_from)
 
 
 def _end(tx: Tx, user: UserRow, session: SessionRow, at: datetime, reason: str, client: str,

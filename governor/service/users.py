@@ -9,6 +9,7 @@ from governor.domain.engine import Verification, band_of, recorded
 from governor.domain.policy import Band
 from governor.errors import InvalidRequest
 from governor.service.context import Services
+from governor.store import guardians as guardian_store
 from governor.store import repo
 
 
@@ -24,6 +25,7 @@ class DayUsage:
     date: date
     seconds: int
     sessions: int
+    uncounted_seconds: int = 0  # the part of `seconds` that did not count toward limits (section 7)
 
 
 def set_verification(svc: Services, user_id: str, v: Verification, client: str) -> Verified:
@@ -60,7 +62,9 @@ def usage(svc: Services, user_id: str, first: date | None, last: date | None) ->
         last = last or (today if first is None else first + timedelta(days=6))
         first = first or last - timedelta(days=6)
         rows = repo.usage_report(s, user.pk, first, last) if user is not None else {}
+        uncounted = guardian_store.uncounted(s, user.pk if user is not None else None, first, last)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return [DayUsage(d, rows.get(d, (0, 0))[0] // 1000, rows.get(d, (0, 0))[1]) for d in days]
+    return [DayUsage(d, rows.get(d, (0, 0))[0] // 1000, rows.get(d, (0, 0))[1],
+                     int(sum(uncounted.get(d, {}).values(), timedelta(0)).total_seconds())) for d in days]
 
 

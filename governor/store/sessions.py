@@ -9,10 +9,10 @@ from governor.store.sql import Tx
 
 _GET = ("SELECT id, user_pk, started_at, last_seen_at, ends_at, ended_at, end_reason, counted_ms, "
         "(SELECT min(o.last_seen_at) FROM sessions o WHERE o.user_pk = s.user_pk AND o.ended_at IS NULL "
-        "AND o.id <> s.id) FROM sessions s WHERE id = :id")
+        "AND o.id <> s.id), purpose FROM sessions s WHERE id = :id")
 _ACTIVE = "SELECT id, last_seen_at, ends_at FROM sessions WHERE user_pk = :pk AND ended_at IS NULL"
 _INSERT = ("INSERT INTO sessions (id, user_pk, client, started_at, last_seen_at, ends_at, counted_ms, "
-           "policy_version) VALUES (:id, :pk, :client, :now, :now, :ends_at, 0, :policy_version)")
+           "policy_version, purpose) VALUES (:id, :pk, :client, :now, :now, :ends_at, 0, :policy_version, :purpose)")
 _SAVE = ("UPDATE sessions SET last_seen_at = :last_seen_at, ends_at = :ends_at, ended_at = :ended_at, "
          "end_reason = :end_reason, counted_ms = :counted_ms WHERE id = :id")
 _STALE = ("SELECT id FROM sessions WHERE ended_at IS NULL AND last_seen_at < :before "
@@ -30,6 +30,7 @@ class SessionRow:
     end_reason: str | None
     counted_ms: int
     others_seen_from: datetime | None  # the earliest last_seen_at of the user's other running sessions
+    purpose: str | None = None  # section 7
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def get(tx: Tx, session_id: str) -> SessionRow | None:
     if r is None:
         return None
     i = tx.to_instant
-    return SessionRow(r[0], r[1], i(r[2]), i(r[3]), i(r[4]), i(r[5]), r[6], r[7], i(r[8]))
+    return SessionRow(r[0], r[1], i(r[2]), i(r[3]), i(r[4]), i(r[5]), r[6], r[7], i(r[8]), r[9])
 
 
 def active(tx: Tx, user_pk: int | None) -> list[Active]:
@@ -60,9 +61,9 @@ def active(tx: Tx, user_pk: int | None) -> list[Active]:
 
 
 def insert(tx: Tx, session_id: str, user_pk: int, client: str, now: datetime, ends_at: datetime | None,
-           policy_version: int) -> None:
+           policy_version: int, purpose: str | None = None) -> None:
     tx.run(_INSERT, {"id": session_id, "pk": user_pk, "client": client, "now": tx.instant(now),
-                     "ends_at": tx.instant(ends_at), "policy_version": policy_version})
+                     "ends_at": tx.instant(ends_at), "policy_version": policy_version, "purpose": purpose})
 
 
 def save(tx: Tx, s: SessionRow) -> None:

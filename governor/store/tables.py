@@ -77,6 +77,8 @@ class User(Base):
     audit_head: Mapped[str] = mapped_column(String(64), default=GENESIS, server_default=GENESIS)
     facts_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped by every fact change
     outlook: Mapped[str | None] = mapped_column(Text)  # a running session's stored decision (domain/fastpath.py)
+    # section 7: uncounted intervals a counted session could still overlap, JSON [[a, b, purpose]]
+    marked: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
 
 class ChatSession(Base):
@@ -91,6 +93,7 @@ class ChatSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))
     counted_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     policy_version: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_sessions_user_active", "user_pk", sqlite_where=text("ended_at IS NULL"),
@@ -120,8 +123,60 @@ class Grant(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     client: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    link_id: Mapped[str | None] = mapped_column(String(40))  # a guardian's grant: their link's random id
 
     __table_args__ = (Index("ix_grants_user_day", "user_pk", "day"),)
+
+
+class UncountedDay(Base):
+    """Use per user, local day and purpose that did not count toward the limits (section 7); it
+    is part of the day's `usage_days.used_ms`, not in addition to it."""
+
+    __tablename__ = "uncounted_days"
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class GuardianLink(Base):
+    """A guardian of a user, and that guardian's controls. The random `id` is what audit events
+    name: once the row is gone, nothing ties an event to the guardian."""
+
+    __tablename__ = "guardian_links"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    guardian_id: Mapped[str] = mapped_column(String(128))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(128))
+    daily_limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    quiet_hours: Mapped[str | None] = mapped_column(Text)  # JSON list of "HH:MM-HH:MM"
+    rest_reminder_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("user_pk", "guardian_id", name="uq_guardian_links_user_guardian"),
+                      Index("ix_guardian_links_guardian", "guardian_id"))
+
+
+class TimeRequest(Base):
+    """A child's request for more time; pending until a guardian decides or its day ends."""
+
+    __tablename__ = "time_requests"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    minutes: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date)  # the child's local day it was made on
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_minutes: Mapped[int | None] = mapped_column(Integer)
+    link_id: Mapped[str | None] = mapped_column(String(40))  # the deciding guardian's link
+    client: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_time_requests_user_status", "user_pk", "status"),
+                      Index("ix_time_requests_status_expires", "status", "expires_at"))
 
 
 class PolicyVersion(Base):

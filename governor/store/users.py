@@ -13,7 +13,7 @@ from governor.store.sql import Tx
 COLUMNS = ("pk", "user_id", "pseudonym", "timezone", "daily_limit_minutes", "ver_status", "ver_birth_date",
            "ver_method", "ver_provider", "ver_assurance", "ver_expires_at", "ver_verified_at", "locked",
            "lock_until", "lock_reason", "activity", "streak_start", "last_active", "audit_seq", "audit_head",
-           "facts_version", "outlook")
+           "facts_version", "outlook", "marked")
 # Built from the constants above, once (no value ever enters these strings: S608 is a false alarm).
 _SELECT = "SELECT " + ", ".join(COLUMNS) + ", (SELECT max(version) FROM policies) FROM users"  # noqa: S608
 _BY_ID = _SELECT + " WHERE user_id = :user_id"
@@ -24,7 +24,7 @@ _CREATE = ("INSERT INTO users (user_id, pseudonym, created_at, activity, locked,
            "facts_version) VALUES (:user_id, :pseudonym, :now, '[]', :false, 0, :genesis, 0) "
            "ON CONFLICT (user_id) DO NOTHING")
 _SAVE = ("UPDATE users SET activity = :activity, streak_start = :streak_start, last_active = :last_active, "
-         "audit_seq = :audit_seq, audit_head = :audit_head, outlook = :outlook WHERE pk = :pk")
+         "audit_seq = :audit_seq, audit_head = :audit_head, outlook = :outlook, marked = :marked WHERE pk = :pk")
 GENESIS = "0" * 64
 
 
@@ -53,6 +53,7 @@ class UserRow:
     audit_head: str
     facts_version: int
     outlook: str | None
+    marked: str  # section 7: JSON [[start, end, purpose]] of uncounted time (store/guardians.py)
     policy_version: int | None
 
 
@@ -62,7 +63,7 @@ def _row(tx: Tx, r) -> UserRow | None:
     i, d = tx.to_instant, tx.to_day
     recent = tuple((datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in json.loads(r[15]))
     return UserRow(r[0], r[1], r[2], r[3], r[4], r[5], d(r[6]), r[7], r[8], r[9], i(r[10]), i(r[11]), bool(r[12]),
-                   i(r[13]), r[14], Activity(recent, i(r[16]), i(r[17])), r[18], r[19], r[20], r[21], r[22])
+                   i(r[13]), r[14], Activity(recent, i(r[16]), i(r[17])), r[18], r[19], r[20], r[21], r[22], r[23])
 
 
 def get(tx: Tx, user_id: str, lock: bool = False) -> UserRow | None:
@@ -99,4 +100,4 @@ def save(tx: Tx, user: UserRow) -> None:
     tx.run(_SAVE, {"activity": json.dumps([[a.isoformat(), b.isoformat()] for a, b in act.recent]),
                    "streak_start": tx.instant(act.streak_start), "last_active": tx.instant(act.last_active),
                    "audit_seq": user.audit_seq,
-                   "audit_head": user.audit_head, "outlook": user.outlook, "pk": user.pk})
+                   "audit_head": user.audit_head, "outlook": user.outlook, "marked": user.marked, "pk": user.pk})

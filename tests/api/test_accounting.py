@@ -34,7 +34,8 @@ def test_two_tabs_count_as_their_union(api, clock):
     ra, rb = api.end(a), api.end(b)
     assert (ra.json["duration_seconds"], rb.json["duration_seconds"]) == (600, 480)
     assert rb.json["used_today_seconds"] == 600 and rb.json["remaining_seconds"] == 3000
-    assert api.usage(KID, "2026-12-02", "2026-12-02") == [{"date": "2026-12-02", "seconds": 600, "sessions": 2}]
+    assert api.usage(KID, "2026-12-02", "2026-12-02") == [
+        {"date": "2026-12-02", "seconds": 600, "uncounted_seconds": 0, "sessions": 2}]
 
 
 def test_tabs_that_take_turns_count_each_minute_once(api, clock):
@@ -65,8 +66,8 @@ def test_a_session_across_local_midnight_is_split_between_the_days(api, clock):
     r = api.end(sid)
     assert r.json["duration_seconds"] == 1200 and r.json["used_today_seconds"] == 600
     assert api.usage(ADULT, "2026-12-02", "2026-12-03") == [
-        {"date": "2026-12-02", "seconds": 600, "sessions": 1},
-        {"date": "2026-12-03", "seconds": 600, "sessions": 0},
+        {"date": "2026-12-02", "seconds": 600, "uncounted_seconds": 0, "sessions": 1},
+        {"date": "2026-12-03", "seconds": 600, "uncounted_seconds": 0, "sessions": 0},
     ]
 
 
@@ -81,8 +82,8 @@ def test_midnight_is_shanghai_midnight_not_utc(api, clock):
         beat_at(api, clock, sid, 2026, 12, 2, 8, minute)
     api.end(sid)
     assert api.usage(ADULT, "2026-12-01", "2026-12-02") == [
-        {"date": "2026-12-01", "seconds": 0, "sessions": 0},
-        {"date": "2026-12-02", "seconds": 1200, "sessions": 1},
+        {"date": "2026-12-01", "seconds": 0, "uncounted_seconds": 0, "sessions": 0},
+        {"date": "2026-12-02", "seconds": 1200, "uncounted_seconds": 0, "sessions": 1},
     ]
 
 
@@ -111,7 +112,8 @@ def test_a_clock_stepping_backwards_counts_nothing_and_moves_nothing_back(api, c
     clock.set(shanghai(2026, 12, 2, 7, 4))
     r = api.end(sid)                                  # an end in the past counts nothing either
     assert (r.json["duration_seconds"], r.json["used_today_seconds"]) == (360, 360)
-    assert api.usage(KID, "2026-12-02", "2026-12-02") == [{"date": "2026-12-02", "seconds": 360, "sessions": 1}]
+    assert api.usage(KID, "2026-12-02", "2026-12-02") == [
+        {"date": "2026-12-02", "seconds": 360, "uncounted_seconds": 0, "sessions": 1}]
 
 
 def test_a_clock_stepping_backwards_does_not_move_ends_at(api, clock):
@@ -165,7 +167,8 @@ def test_end_is_idempotent(api, clock):
     assert again.status_code == 200
     assert (again.json["duration_seconds"], again.json["end_reason"], again.json["used_today_seconds"]) == \
         (150, "client", 150)
-    assert api.usage(KID, "2026-12-02", "2026-12-02") == [{"date": "2026-12-02", "seconds": 150, "sessions": 1}]
+    assert api.usage(KID, "2026-12-02", "2026-12-02") == [
+        {"date": "2026-12-02", "seconds": 150, "uncounted_seconds": 0, "sessions": 1}]
 
 
 def test_a_heartbeat_after_the_end_is_a_conflict_that_names_the_end_reason(api, clock):
@@ -213,6 +216,6 @@ def test_a_session_that_slept_through_the_night_ends_at_the_curfew(api, clock):
     assert d["retry_at"] == "2026-12-03T06:30:00+08:00"
     assert api.end(sid).json["duration_seconds"] == 60
     assert api.usage(KID, "2026-12-02", "2026-12-03") == [
-        {"date": "2026-12-02", "seconds": 60, "sessions": 1},
-        {"date": "2026-12-03", "seconds": 0, "sessions": 0},
+        {"date": "2026-12-02", "seconds": 60, "uncounted_seconds": 0, "sessions": 1},
+        {"date": "2026-12-03", "seconds": 0, "uncounted_seconds": 0, "sessions": 0},
     ]

@@ -136,9 +136,9 @@ def test_a_twelve_year_olds_school_day(api, clock):
     assert api.start(KID).status_code == 201
 
     assert api.usage(KID, "2026-12-01", "2026-12-03") == [
-        {"date": "2026-12-01", "seconds": 0, "sessions": 0},
-        {"date": "2026-12-02", "seconds": 3600, "sessions": 3},
-        {"date": "2026-12-03", "seconds": 0, "sessions": 1},
+        {"date": "2026-12-01", "seconds": 0, "uncounted_seconds": 0, "sessions": 0},
+        {"date": "2026-12-02", "seconds": 3600, "uncounted_seconds": 0, "sessions": 3},
+        {"date": "2026-12-03", "seconds": 0, "uncounted_seconds": 0, "sessions": 1},
     ]
 
 

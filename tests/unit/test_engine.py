@@ -80,7 +80,7 @@ def break_soon(seconds: int) -> Warning:
     return Warning("break_soon", seconds)
 
 
-REST = Warning("rest_reminder", None)
+REST = Warning("rest_reminder", None, 1)
 
 
 def case(id: str, now: datetime, expect: dict, *, policy: Policy = MINOR, facts: UserFacts | None = None,

@@ -1358,6 +1358,851 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{user_id}/guardians/{guardian_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Link a guardian (idempotent) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                    guardian_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LinkOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Unlink a guardian */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                    guardian_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UnlinkedOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users/{user_id}/guardians": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's guardians */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuardiansOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/guardians/{guardian_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Erase a guardian */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuardianErasedOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guardians/{guardian_id}/children": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A guardian's children */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChildrenOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guardians/{guardian_id}/children/{user_id}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A child's week */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SummaryOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guardians/{guardian_id}/children/{user_id}/controls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This guardian's controls */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ControlsOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        /** Set this guardian's controls */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ControlsIn"];
+                };
+            };
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ControlsOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 422 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guardians/{guardian_id}/children/{user_id}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Extra minutes for today, within the cap */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GuardianGrantIn"];
+                };
+            };
+            responses: {
+                /** @description 201 */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GuardianGrantAdded"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 422 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{user_id}/time-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for more time */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TimeRequestIn"];
+                };
+            };
+            responses: {
+                /** @description 201 */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TimeRequestOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 409 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 422 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/time-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A time request */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    request_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TimeRequestOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guardians/{guardian_id}/time-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The requests of a guardian's children */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TimeRequestsOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guardians/{guardian_id}/time-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Approve or deny a request */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    guardian_id: string;
+                    request_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TimeDecisionIn"];
+                };
+            };
+            responses: {
+                /** @description 200 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TimeRequestOut"];
+                    };
+                };
+                /** @description 401 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 403 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 404 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 409 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+                /** @description 422 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["ProblemOut"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1509,6 +2354,11 @@ export interface components {
         StartSession: {
             /** User Id */
             user_id: string;
+            /**
+             * Purpose
+             * @default null
+             */
+            purpose: string | null;
         };
         /** PolicyRef */
         PolicyRef: {
@@ -1526,6 +2376,11 @@ export interface components {
             type: "time_running_out" | "break_soon" | "rest_reminder";
             /** Seconds Left */
             seconds_left: number | null;
+            /**
+             * Number
+             * @default null
+             */
+            number: number | null;
         };
         /** StartedOut */
         StartedOut: {
@@ -1537,7 +2392,7 @@ export interface components {
              * Reason
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
              * @enum {string}
@@ -1580,7 +2435,7 @@ export interface components {
              * Reason
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
              * @enum {string}
@@ -1608,7 +2463,7 @@ export interface components {
              * Reason
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
              * @enum {string}
@@ -1638,7 +2493,7 @@ export interface components {
              * Reason
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
              * @enum {string}
@@ -1693,7 +2548,7 @@ export interface components {
              * Reason
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
              * @enum {string}
@@ -1777,6 +2632,8 @@ export interface components {
             date: string;
             /** Seconds */
             seconds: number;
+            /** Uncounted Seconds */
+            uncounted_seconds: number;
             /** Sessions */
             sessions: number;
         };
@@ -2056,6 +2913,200 @@ export interface components {
             events_checked: number;
             /** @default null */
             first_bad_event: components["schemas"]["BadEventOut"] | null;
+        };
+        /** LinkOut */
+        LinkOut: {
+            /** User Id */
+            user_id: string;
+            /** Guardian Id */
+            guardian_id: string;
+            /** Linked At */
+            linked_at: string;
+        };
+        /** UnlinkedOut */
+        UnlinkedOut: {
+            /** User Id */
+            user_id: string;
+            /** Guardian Id */
+            guardian_id: string;
+            /** Linked At */
+            linked_at: string;
+            /** Unlinked */
+            unlinked: boolean;
+        };
+        /** GuardianOut */
+        GuardianOut: {
+            /** Guardian Id */
+            guardian_id: string;
+            /** Linked At */
+            linked_at: string;
+        };
+        /** GuardiansOut */
+        GuardiansOut: {
+            /** Guardians */
+            guardians: components["schemas"]["GuardianOut"][];
+        };
+        /** GuardianErasedOut */
+        GuardianErasedOut: {
+            /** Guardian Id */
+            guardian_id: string;
+            /** Erased */
+            erased: boolean;
+            /** Links Removed */
+            links_removed: number;
+        };
+        /** ChildOut */
+        ChildOut: {
+            /** User Id */
+            user_id: string;
+            decision: components["schemas"]["DecisionOut"];
+            controls: components["schemas"]["ControlsOut"];
+        };
+        /** ControlsOut */
+        ControlsOut: {
+            /** Daily Limit Minutes */
+            daily_limit_minutes: number | null;
+            /** Quiet Hours */
+            quiet_hours: string[] | null;
+            /** Rest Reminder Minutes */
+            rest_reminder_minutes: number | null;
+        };
+        /** ChildrenOut */
+        ChildrenOut: {
+            /** Children */
+            children: components["schemas"]["ChildOut"][];
+        };
+        /** TimeRequestsCount */
+        TimeRequestsCount: {
+            /** Approved */
+            approved: number;
+            /** Denied */
+            denied: number;
+            /** Expired */
+            expired: number;
+            /** Pending */
+            pending: number;
+        };
+        /** SummaryOut */
+        SummaryOut: {
+            /** User Id */
+            user_id: string;
+            /** Week */
+            week: string;
+            /** Band */
+            band: string;
+            /** Days */
+            days: components["schemas"]["DayOut"][];
+            /** Total Seconds */
+            total_seconds: number;
+            /** Daily Average Seconds */
+            daily_average_seconds: number;
+            /** Refusals */
+            refusals: {
+                [key: string]: number;
+            };
+            time_requests: components["schemas"]["TimeRequestsCount"];
+        };
+        /** ControlsIn */
+        ControlsIn: {
+            /**
+             * Daily Limit Minutes
+             * @default null
+             */
+            daily_limit_minutes: number | null;
+            /**
+             * Quiet Hours
+             * @default null
+             */
+            quiet_hours: string[] | null;
+            /**
+             * Rest Reminder Minutes
+             * @default null
+             */
+            rest_reminder_minutes: number | null;
+        };
+        /** GuardianGrantIn */
+        GuardianGrantIn: {
+            /** Extra Minutes */
+            extra_minutes: number;
+            /**
+             * Reason
+             * @default null
+             */
+            reason: string | null;
+        };
+        /** GuardianGrantOut */
+        GuardianGrantOut: {
+            /** Date */
+            date: string;
+            /** Extra Minutes */
+            extra_minutes: number;
+            /** Reason */
+            reason: string | null;
+            /**
+             * By
+             * @constant
+             */
+            by: "guardian";
+        };
+        /** GuardianGrantAdded */
+        GuardianGrantAdded: {
+            grant: components["schemas"]["GuardianGrantOut"];
+            decision: components["schemas"]["DecisionOut"];
+        };
+        /** TimeRequestIn */
+        TimeRequestIn: {
+            /** Minutes */
+            minutes: number;
+            /**
+             * Note
+             * @default null
+             */
+            note: string | null;
+        };
+        /** TimeRequestOut */
+        TimeRequestOut: {
+            /** Id */
+            id: string;
+            /** User Id */
+            user_id: string;
+            /** Minutes */
+            minutes: number;
+            /** Note */
+            note: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "denied" | "expired";
+            /** Date */
+            date: string;
+            /** Created At */
+            created_at: string;
+            /** Expires At */
+            expires_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decided Minutes */
+            decided_minutes: number | null;
+        };
+        /** TimeRequestsOut */
+        TimeRequestsOut: {
+            /** Time Requests */
+            time_requests: components["schemas"]["TimeRequestOut"][];
+        };
+        /** TimeDecisionIn */
+        TimeDecisionIn: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "approved" | "denied";
+            /**
+             * Minutes
+             * @default null
+             */
+            minutes: number | null;
         };
     };
     responses: never;
