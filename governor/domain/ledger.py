@@ -33,10 +33,15 @@ class Booking:
 
 
 def covered_interval(last_seen: datetime, now: datetime, grace: timedelta,
-                     ends_at: datetime | None) -> Interval | None:
+                     ends_at: datetime | None, *, ending: bool = False) -> Interval | None:
     """What a heartbeat at `now` adds for a session last seen at `last_seen`: the gap, but never
-    more than the grace and never past `ends_at`; None when the clock went backwards."""
-    end = min(now, last_seen + grace)
+    more than the grace and never past `ends_at`; None when the clock went backwards.
+
+    The client's own end (`ending`) is the frontend saying the chat was open until now: the whole
+    gap counts, still never past `ends_at`. Silence is what the grace is for: a late heartbeat
+    counts only the grace, and the sweeper closes a session silent past it counting only the
+    grace (after which an end changes nothing)."""
+    end = now if ending else min(now, last_seen + grace)
     if ends_at is not None:
         end = min(end, ends_at)
     return (last_seen, end) if end >= last_seen else None

@@ -180,10 +180,11 @@ def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: dat
     return facts, use, active
 
 
-def _accrue(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: SessionRow, now: datetime) -> Accrual:
+def _accrue(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: SessionRow, now: datetime,
+            ending: bool = False) -> Accrual:
     """Book the session's time since it was last seen (the days' rows are written here; the
-    user's and the session's rows by the caller)."""
-    interval = ledger.covered_interval(session.last_seen_at, now, svc.grace, session.ends_at)
+    user's and the session's rows by the caller); `ending`: the client's own end (see ledger)."""
+    interval = ledger.covered_interval(session.last_seen_at, now, svc.grace, session.ends_at, ending=ending)
     if interval is None:  # the clock stepped backwards: nothing to count, nothing moves back
         return Accrual(session.last_seen_at, None, False, {})
     streak = user.activity.streak_start
@@ -242,8 +243,9 @@ def _outlook(decision: Decision, now: datetime, user: UserRow, purpose: str | No
 
 def _close(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: SessionRow, now: datetime,
            reason: str, client: str) -> None:
-    """End a running session for `reason` (an end or a sweep), counting its time since last seen."""
-    acc = _accrue(svc, tx, policy, user, session, now)
+    """End a running session for `reason` (the client's end or a sweep's timeout), counting its time
+    since last seen."""
+    acc = _accrue(svc, tx, policy, user, session, now, ending=reason == "client")
     facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
     _end(tx, user, session, acc.covered_until, reason, client, decide(policy, facts, use, now), now)
     user.outlook = None  # its interval may have begun before the stored decision: decide afresh

@@ -219,3 +219,16 @@ def test_a_session_that_slept_through_the_night_ends_at_the_curfew(api, clock):
         {"date": "2026-12-02", "seconds": 60, "uncounted_seconds": 0, "sessions": 1},
         {"date": "2026-12-03", "seconds": 0, "uncounted_seconds": 0, "sessions": 0},
     ]
+
+
+def test_the_clients_end_counts_the_whole_gap_but_never_past_ends_at(api, clock):
+    """An end is the frontend saying the chat was open until now (docs/decisions.md): a silent
+    gap before it counts in full, unlike a late heartbeat's; never past the session's ends_at."""
+    sid = api.started(KID)                      # 07:00, ends_at 07:30 (the forced break)
+    clock.set(shanghai(2026, 12, 2, 7, 5))
+    r = api.end(sid)
+    assert (r.json["duration_seconds"], r.json["used_today_seconds"]) == (300, 300)
+    clock.set(shanghai(2026, 12, 2, 8, 0))       # after the break
+    sid = api.started(KID)
+    clock.set(shanghai(2026, 12, 2, 9, 0))       # an hour of silence; ends_at was 08:30
+    assert api.end(sid).json["duration_seconds"] == 1800
