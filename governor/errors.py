@@ -26,6 +26,16 @@ class InvalidRequest(Problem):
     status, type, title = 422, "validation-error", "The request is not valid"
 
 
+class LooserLimit(InvalidRequest):
+    """A per-user or guardian daily limit that would loosen the band's: the 422 names the band's."""
+
+    def __init__(self, minutes: int, band: str, band_limit: int, whose: str):
+        super().__init__(f"daily_limit_minutes: {minutes} is looser than the {band} band's limit of {band_limit} "
+                         f"minutes; {whose} can only be stricter",
+                         errors=[{"field": "daily_limit_minutes", "message": f"above the band's {band_limit}"}],
+                         band=band, band_daily_limit_minutes=band_limit)
+
+
 class MalformedRequest(Problem):
     status, type, title = 400, "malformed-request", "The request body is not valid JSON"
 

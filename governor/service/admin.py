@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from governor.audit import Entry, append_system_event, append_user_event
 from governor.domain.engine import Decision, looser_limit
 from governor.domain.policy import Policy, parse_policy
-from governor.errors import InvalidRequest, NotFound
+from governor.errors import InvalidRequest, LooserLimit, NotFound
 from governor.service import policies, sessions
 from governor.service.context import Services
 from governor.store import audit_log, repo
@@ -113,12 +113,7 @@ def change_settings(svc: Services, user_id: str, timezone: Any, daily_limit: Any
         today = now.astimezone(zone).date()
         looser = looser_limit(policy, repo.user_facts(user, user_id, {}).verification, today, now, new_limit)
         if looser is not None:
-            band, band_limit = looser
-            raise InvalidRequest(
-                f"daily_limit_minutes: {new_limit} is looser than the {band.value} band's limit of "
-                f"{band_limit} minutes; a user limit can only be stricter",
-                errors=[{"field": "daily_limit_minutes", "message": f"above the band's {band_limit}"}],
-                band=band.value, band_daily_limit_minutes=band_limit)
+            raise LooserLimit(new_limit, looser[0].value, looser[1], "a user limit")
         changed = {k: v for k, v in (("timezone", new_tz), ("daily_limit_minutes", new_limit))
                    if getattr(user, k) != v}
         user.timezone, user.daily_limit_minutes = new_tz, new_limit

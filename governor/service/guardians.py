@@ -18,7 +18,7 @@ from governor.audit import Entry, append_user_event
 from governor.domain.controls import Controls, window_text
 from governor.domain.engine import Band, Decision, band_of, looser_limit
 from governor.domain.policy import Policy, PolicyInvalid, parse_windows
-from governor.errors import InvalidRequest, NotFound
+from governor.errors import InvalidRequest, LooserLimit, NotFound
 from governor.service import sessions, time_requests
 from governor.service.context import Services
 from governor.store import guardians as store
@@ -158,12 +158,7 @@ def set_controls(svc: Services, guardian_id: str, user_id: str, daily_limit: int
         today = now.astimezone(policy.zone(user.timezone)).date()
         looser = looser_limit(policy, repo.user_facts(user, user_id, {}).verification, today, now, daily_limit)
         if looser is not None:
-            band, band_limit = looser
-            raise InvalidRequest(
-                f"daily_limit_minutes: {daily_limit} is looser than the {band.value} band's limit of "
-                f"{band_limit} minutes; a guardian's limit can only be stricter",
-                errors=[{"field": "daily_limit_minutes", "message": f"above the band's {band_limit}"}],
-                band=band.value, band_daily_limit_minutes=band_limit)
+            raise LooserLimit(daily_limit, looser[0].value, looser[1], "a guardian's limit")
         out = controls_json(new)
         if new != store.controls(lk):
             lk.daily_limit_minutes, lk.rest_reminder_minutes = daily_limit, rest_reminder

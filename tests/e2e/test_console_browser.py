@@ -68,6 +68,12 @@ def test_sign_in_find_a_user_and_grant_time(server, browser, tmp_path):
     def testid(name: str):
         return browser.find_element(By.CSS_SELECTOR, f'[data-testid="{name}"]')
 
+    def arrived(suffix: str) -> None:
+        """A form's answer is a redirect: wait (at most 10 s) until the browser has followed it."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, 10).until(lambda b: b.current_url.endswith(suffix))
+
     def shot(name: str) -> None:
         assert browser.save_screenshot(str(tmp_path / f"{name}.png"))
 
@@ -76,7 +82,7 @@ def test_sign_in_find_a_user_and_grant_time(server, browser, tmp_path):
     testid("login-token").send_keys(token("admin", "console-e2e"))
     shot("1-sign-in")
     testid("login-submit").click()
-    assert browser.current_url.endswith("/admin/")
+    arrived("/admin/")
 
     search = testid("user-search")
     search.send_keys(KID)
@@ -90,12 +96,13 @@ def test_sign_in_find_a_user_and_grant_time(server, browser, tmp_path):
     testid("grant-minutes").send_keys("25")
     testid("grant-reason").send_keys("exam week")
     testid("grant-submit").click()
-    assert browser.current_url.endswith(f"/admin/users/{KID}?done=granted")
+    arrived(f"/admin/users/{KID}?done=granted")
     after = int(testid("user-remaining").get_attribute("data-seconds"))
     assert after == before + 25 * 60
     shot("3-granted")
 
     testid("lock-submit").click()
+    arrived(f"/admin/users/{KID}?done=locked")
     assert testid("user-lock").text.startswith("locked until unlocked")
     browser.get(f"{server.url}/admin/complaints")
     browser.get(f"{server.url}/admin/reports/daily")
