@@ -109,7 +109,8 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
 
 
 def end(svc: Services, session_id: str, client: str) -> Ended:
-    """End a session (idempotent): the time since its last heartbeat counts, as a heartbeat's."""
+    """End a session (idempotent): the time since its last heartbeat counts, up to its ends_at
+    (ledger.covered_interval: the client's own end)."""
     with svc.db.hot_write() as tx:
         user, session = _locked(tx, session_id)
         policy = svc.policy_at(user.policy_version)
