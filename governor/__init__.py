@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     from governor import auth
     from governor.api import admin, audit, complaints, dev, guardians, guards, ops, problems, sessions, users
+    from governor.api.hot import HotRoutes
     from governor.console import bp as console
     from governor.domain.policy import load_policy_file
     from governor.observability import instrument, setup_logging
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     problems.register(app)
     guards.register(app)
     instrument(app, lambda: _count_active(app.extensions["governor"]))
+    app.wsgi_app = HotRoutes(app, app.wsgi_app)  # heartbeats and statuses without Flask's machinery
     return app
 
 

@@ -31,6 +31,26 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("governor.http")
 
 
+_HISTOGRAMS: dict[tuple[str, str, int], object] = {}  # labelled children, looked up once each
+
+
+def request_id(given: str) -> str:
+    """The caller's X-Request-Id when it is a sane one, else a new one."""
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def finished(rid: str | None, method: str, endpoint: str, status: int, elapsed: float, client: str | None) -> None:
+    """A request's latency in the histogram and its access-log line (JSON, when INFO is on)."""
+    key = (endpoint, method, status)
+    child = _HISTOGRAMS.get(key)
+    if child is None:
+        child = _HISTOGRAMS[key] = REQUEST_SECONDS.labels(endpoint, method, str(status))
+    child.observe(elapsed)
+    if endpoint not in ("/healthz", "/metrics") and log.isEnabledFor(logging.INFO):
+        log.info("request", extra={"fields": {"request_id": rid, "method": method, "route": endpoint,
+                                              "status": status, "ms": round(elapsed * 1000, 2), "client": client}})
+
+
 def count_decision(kind: str, decision) -> None:
     DECISIONS.labels(kind, decision.reason.value, decision.band.value).inc()
 
@@ -59,28 +79,17 @@ def instrument(app: Flask, active_sessions) -> None:
 
     @app.before_request
     def _start():
-        given = request.headers.get("X-Request-Id", "")
-        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-Id", ""))
         g.started = time.perf_counter()
-
-    histograms: dict[tuple[str, str, int], object] = {}  # labelled children, looked up once each
 
     @app.after_request
     def _finish(response: Response):
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        key = (endpoint, request.method, response.status_code)
-        child = histograms.get(key)
-        if child is None:
-            child = histograms[key] = REQUEST_SECONDS.labels(endpoint, request.method, str(response.status_code))
-        child.observe(elapsed)
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        if endpoint not in ("/healthz", "/metrics") and log.isEnabledFor(logging.INFO):
-            principal = g.get("principal")
-            log.info("request", extra={"fields": {
-                "request_id": g.get("request_id"), "method": request.method, "route": endpoint,
-                "status": response.status_code, "ms": round(elapsed * 1000, 2),
-                "client": principal.sub if principal else None}})
+        principal = g.get("principal")
+        finished(g.get("request_id"), request.method, endpoint, response.status_code, elapsed,
+                 principal.sub if principal else None)
         return response
 
     @app.get("/metrics")

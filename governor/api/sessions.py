@@ -38,7 +38,11 @@ def start():
 def heartbeat(session_id: str):
     session_id = _session_id(session_id)
     no_body()
-    decision = sessions.heartbeat(_svc(), session_id, g.principal.sub)
+    return heartbeat_json(sessions.heartbeat(_svc(), session_id, g.principal.sub), session_id)
+
+
+def heartbeat_json(decision, session_id: str) -> dict:
+    """A heartbeat's answer (also api/hot.py's): the decision and the session."""
     count_decision("heartbeat", decision)
     out = decision_json(decision)
     out["session_id"] = session_id

@@ -25,11 +25,16 @@ def status(uid: str):
     purpose = query("purpose").get("purpose")
     if purpose is not None and not 0 < len(purpose) <= 64:
         raise InvalidRequest("purpose: 1 to 64 characters", errors=[{"field": "purpose", "message": "length"}])
-    st = sessions.status(_svc(), user_id(uid), purpose)
+    return status_json(sessions.status(_svc(), user_id(uid), purpose), _svc().clock.now())
+
+
+def status_json(st: sessions.Status, now) -> dict:
+    """A status answer (also api/hot.py's): the decision, the verification without the birth date
+    (a frontend needs the status, not the birth date) and the running sessions."""
     count_decision("status", st.decision)
     out = decision_json(st.decision)
-    verification = verification_json(st.facts.verification, _svc().clock.now())
-    if verification is not None:  # a frontend needs the status, not the birth date
+    verification = verification_json(st.facts.verification, now)
+    if verification is not None:
         verification.pop("birth_date")
     out.update(verification=verification, active_sessions=st.active_sessions)
     return out
