@@ -55,28 +55,29 @@ def event_hash(e: AuditEvent) -> str:
                                              e.policy_name, e.policy_version, e.data))
 
 
-def _append(s: Session, chain: str, seq: int, prev: str, at: datetime, entry: Entry) -> AuditEvent:
+def _sealed(chain: str, seq: int, prev: str, at: datetime, entry: Entry) -> AuditEvent:
+    """The next event of a chain, hashed (not yet stored)."""
     data = json.dumps(entry.data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     event = AuditEvent(chain=chain, seq=seq, at=at, client=entry.client, action=entry.action,
                        reason=entry.reason, policy_name=entry.policy_name,
                        policy_version=entry.policy_version, data=data, prev_hash=prev)
     event.hash = event_hash(event)
-    s.add(event)
     AUDIT_APPENDS.labels(entry.action).inc()
+    return event
+
+
+def _append(s: Session, chain: str, seq: int, prev: str, at: datetime, entry: Entry) -> AuditEvent:
+    event = _sealed(chain, seq, prev, at, entry)
+    s.add(event)
     return event
 
 
 def append_to_user_chain(tx, user, at: datetime, entry: Entry) -> None:
     """Append to the user's chain on a hot-path transaction (store/sql.py); the caller holds the
     user's row lock and writes the new head back with the row (store/users.save)."""
-    data = json.dumps(entry.data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    seq, prev = user.audit_seq + 1, user.audit_head
-    digest = chain_hash(prev, canonical(user.pseudonym, seq, at, entry.client, entry.action, entry.reason,
-                                        entry.policy_name, entry.policy_version, data))
-    events.insert(tx, user.pseudonym, seq, at, entry.client, entry.action, entry.reason, entry.policy_name,
-                  entry.policy_version, data, prev, digest)
-    user.audit_seq, user.audit_head = seq, digest
-    AUDIT_APPENDS.labels(entry.action).inc()
+    event = _sealed(user.pseudonym, user.audit_seq + 1, user.audit_head, at, entry)
+    events.insert(tx, event)
+    user.audit_seq, user.audit_head = event.seq, event.hash
 
 
 def append_user_event(s: Session, user: User, at: datetime, entry: Entry) -> AuditEvent:

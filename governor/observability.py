@@ -31,7 +31,15 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("governor.http")
 
 
-_HISTOGRAMS: dict[tuple[str, str, int], object] = {}  # labelled children, looked up once each
+_CHILDREN: dict[tuple, object] = {}  # labelled metric children, looked up once each (hot paths)
+
+
+def _child(metric, *labels: str):
+    key = (metric, *labels)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*labels)
+    return child
 
 
 def request_id(given: str) -> str:
@@ -41,18 +49,14 @@ def request_id(given: str) -> str:
 
 def finished(rid: str | None, method: str, endpoint: str, status: int, elapsed: float, client: str | None) -> None:
     """A request's latency in the histogram and its access-log line (JSON, when INFO is on)."""
-    key = (endpoint, method, status)
-    child = _HISTOGRAMS.get(key)
-    if child is None:
-        child = _HISTOGRAMS[key] = REQUEST_SECONDS.labels(endpoint, method, str(status))
-    child.observe(elapsed)
+    _child(REQUEST_SECONDS, endpoint, method, str(status)).observe(elapsed)
     if endpoint not in ("/healthz", "/metrics") and log.isEnabledFor(logging.INFO):
         log.info("request", extra={"fields": {"request_id": rid, "method": method, "route": endpoint,
                                               "status": status, "ms": round(elapsed * 1000, 2), "client": client}})
 
 
 def count_decision(kind: str, decision) -> None:
-    DECISIONS.labels(kind, decision.reason.value, decision.band.value).inc()
+    _child(DECISIONS, kind, decision.reason.value, decision.band.value).inc()
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from governor.domain.ledger import Activity
 from governor.store.sql import Tx
+from governor.store.tables import GENESIS
 
 COLUMNS = ("pk", "user_id", "pseudonym", "timezone", "daily_limit_minutes", "ver_status", "ver_birth_date",
            "ver_method", "ver_provider", "ver_assurance", "ver_expires_at", "ver_verified_at", "locked",
@@ -25,7 +26,6 @@ _CREATE = ("INSERT INTO users (user_id, pseudonym, created_at, activity, locked,
            "ON CONFLICT (user_id) DO NOTHING")
 _SAVE = ("UPDATE users SET activity = :activity, streak_start = :streak_start, last_active = :last_active, "
          "audit_seq = :audit_seq, audit_head = :audit_head, outlook = :outlook, marked = :marked WHERE pk = :pk")
-GENESIS = "0" * 64
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ Self-contained on purpose (the technique is the one of /work/shared/smoke/harnes
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -291,12 +292,14 @@ class Instance:
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         t = time.monotonic()
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                status, hdrs, raw = r.status, r.headers, r.read()
-        except urllib.error.HTTPError as e:
-            with e:
-                status, hdrs, raw = e.code, e.headers, e.read()
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as r:
+                    status, hdrs, raw = r.status, r.headers, r.read()
+            except urllib.error.HTTPError as e:
+                with e:
+                    status, hdrs, raw = e.code, e.headers, e.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, http.client.HTTPException) as e:
+            # no answer, or one cut short (an instance killed between its headers and its body)
             return Reply(0, {}, repr(e), time.monotonic() - t)
         elapsed = time.monotonic() - t
         headers_out = {k.lower(): v for k, v in hdrs.items()}

@@ -11,6 +11,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,9 +99,9 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"the server did not answer /healthz within {START_TIMEOUT}s:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture
-def server(db_url, tmp_path):
-    env = server_env(db_url)
+@contextmanager
+def running_server(env: dict, tmp_path) -> Iterator[Server]:
+    """`governor db upgrade`, then gunicorn (2 sync workers) on a free port, stopped afterwards."""
     up = subprocess.run([str(BIN / "governor"), "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True,
                         text=True, timeout=60)
     assert up.returncode == 0, up.stderr
@@ -116,3 +118,9 @@ def server(db_url, tmp_path):
         yield Server(url, proc, log, env)
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def server(db_url, tmp_path):
+    with running_server(server_env(db_url), tmp_path) as s:
+        yield s

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 
 import jwt
@@ -13,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.api.idp import jwks_of
-from tests.e2e.conftest import BIN, PROJECT_DIR, call, free_port, server_env, stop, wait_until_up
+from tests.e2e.conftest import call, running_server, server_env
 
 pytestmark = pytest.mark.slow
 WITHIN = 4.0  # seconds: the file is looked at once a second, revocations read every two
@@ -54,21 +53,8 @@ def idp_server(db_url, tmp_path):
     write_jwks(jwks, {"k1": keys["k1"]})
     env = server_env(db_url, GOVERNOR_JWT_KEYS=str(jwks))
     env.pop("GOVERNOR_JWT_SECRET")  # production with an identity provider only
-    up = subprocess.run([str(BIN / "governor"), "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True,
-                        text=True, timeout=60)
-    assert up.returncode == 0, up.stderr
-    port, log = free_port(), tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(BIN / "gunicorn"), "app:app", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                 "--timeout", "30", "--graceful-timeout", "5", "--no-control-socket"],
-                                cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_up(url, proc, log)
-        yield url, jwks, keys
-    finally:
-        stop(proc)
+    with running_server(env, tmp_path) as s:
+        yield s.url, jwks, keys
 
 
 def test_a_rotated_key_file_and_a_revocation_reach_every_worker_within_seconds(idp_server):

@@ -347,23 +347,7 @@ def test_the_scheduler_logs_json_lines_apschedulers_included(tmp_path, sqlite_en
     assert governor("db", "upgrade", cwd=tmp_path, **sqlite_env).returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_")}
     env.update(sqlite_env, GOVERNOR_SWEEP_INTERVAL_SECONDS="1")
-    proc = subprocess.Popen([GOVERNOR, "scheduler"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True, start_new_session=True)
-    lines = []
-    guard = threading.Timer(TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))  # never hang the suite
-    guard.start()
-    try:
-        for line in proc.stderr:  # APScheduler logs each run of the sweep job at INFO
-            lines.append(line)
-            if "apscheduler" in line and "executed successfully" in line:
-                break
-    finally:
-        guard.cancel()
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=10)
+    lines = _stderr_until_a_sweep("scheduler", env, tmp_path)
     records = [json.loads(line) for line in lines if not line.startswith("governor: using ")]
     assert any(r["logger"].startswith("apscheduler") for r in records), lines
     assert {"ts", "level", "logger", "msg"} <= set(records[-1])
@@ -375,7 +359,17 @@ def test_serve_logs_json_lines_gunicorns_and_the_schedulers_included(tmp_path, s
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_")}
     env.update(sqlite_env, GOVERNOR_SWEEP_INTERVAL_SECONDS="1", GOVERNOR_BIND=f"127.0.0.1:{free_port()}",
                GOVERNOR_WORKERS="1")
-    proc = subprocess.Popen([GOVERNOR, "serve"], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
+    lines = _stderr_until_a_sweep("serve", env, tmp_path)
+    plain = [line for line in lines if line.startswith(("governor: using ", "database is up to date"))]
+    records = [json.loads(line) for line in lines if line not in plain]
+    loggers = {r["logger"] for r in records}
+    assert "gunicorn.error" in loggers and any(name.startswith("apscheduler") for name in loggers), lines
+
+
+def _stderr_until_a_sweep(command: str, env: dict, tmp_path) -> list[str]:
+    """The lines `governor <command>` writes to stderr until APScheduler logs a run of the sweep job
+    (at INFO); the process is killed then, or after TIMEOUT, so the suite never hangs."""
+    proc = subprocess.Popen([GOVERNOR, command], cwd=tmp_path, env=env, stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, text=True, start_new_session=True)
     lines = []
     guard = threading.Timer(TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))
@@ -392,7 +386,4 @@ def test_serve_logs_json_lines_gunicorns_and_the_schedulers_included(tmp_path, s
         except ProcessLookupError:
             pass
         proc.wait(timeout=10)
-    plain = [line for line in lines if line.startswith(("governor: using ", "database is up to date"))]
-    records = [json.loads(line) for line in lines if line not in plain]
-    loggers = {r["logger"] for r in records}
-    assert "gunicorn.error" in loggers and any(name.startswith("apscheduler") for name in loggers), lines
+    return lines

@@ -54,6 +54,20 @@ def checked(monkeypatch):
     return hits
 
 
+def beat_or_end(svc, tabs: list[str | None], tab: int, kind: str) -> None:
+    """A heartbeat or an end of the tab's session, if it has one; a session that ends is gone."""
+    if tabs[tab] is None:
+        return
+    try:
+        if kind == "end":
+            sessions.end(svc, tabs[tab], "t")
+            tabs[tab] = None
+        elif not sessions.heartbeat(svc, tabs[tab], "t").allowed:
+            tabs[tab] = None
+    except SessionEnded:
+        tabs[tab] = None
+
+
 def _service(sqlite_template, tmp_path, name: str, start):
     path = tmp_path / f"{name}.db"
     shutil.copy(sqlite_template, path)
@@ -102,17 +116,8 @@ def test_fast_answers_equal_full_decisions(sqlite_template, tmp_path_factory, ch
             clock.advance(seconds=seconds)
             if kind == "start":
                 tabs[arg] = sessions.start(svc, KID, "t").session_id
-            elif kind in ("beat", "end") and tabs[arg] is not None:
-                try:
-                    if kind == "beat":
-                        d = sessions.heartbeat(svc, tabs[arg], "t")
-                        if not d.allowed:
-                            tabs[arg] = None
-                    else:
-                        sessions.end(svc, tabs[arg], "t")
-                        tabs[arg] = None
-                except SessionEnded:
-                    tabs[arg] = None
+            elif kind in ("beat", "end"):
+                beat_or_end(svc, tabs, arg, kind)
             elif kind == "status":
                 sessions.status(svc, KID)
             elif kind == "grant":

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governor.domain.engine import Verification
-from governor.errors import InvalidRequest, SessionEnded
+from governor.errors import InvalidRequest
 from governor.service import admin, guardians, sessions, users
 from tests.conftest import shanghai
-from tests.integration.test_fastpath import KID, _service, checked  # noqa: F401 (fixture)
+from tests.integration.test_fastpath import KID, _service, beat_or_end, checked  # noqa: F401 (fixture)
 
 _BEAT = st.tuples(st.just("beat"), st.integers(0, 1), st.integers(0, 200))
 STEPS = st.lists(st.one_of(
@@ -45,16 +45,8 @@ def test_fast_answers_equal_full_decisions_with_guardians_and_purposes(sqlite_te
             clock.advance(seconds=seconds)
             if kind == "start":
                 tabs[arg] = sessions.start(svc, KID, "t", purposes[arg]).session_id
-            elif kind in ("beat", "end") and tabs[arg] is not None:
-                try:
-                    if kind == "beat":
-                        if not sessions.heartbeat(svc, tabs[arg], "t").allowed:
-                            tabs[arg] = None
-                    else:
-                        sessions.end(svc, tabs[arg], "t")
-                        tabs[arg] = None
-                except SessionEnded:
-                    tabs[arg] = None
+            elif kind in ("beat", "end"):
+                beat_or_end(svc, tabs, arg, kind)
             elif kind == "controls":
                 guardians.set_controls(svc, "mum", KID, *CONTROLS[arg], "app")
             elif kind == "grant":
