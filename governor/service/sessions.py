@@ -8,7 +8,7 @@ one read of the user and the session, three small writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from governor.audit import Entry, append_to_user_chain
@@ -19,13 +19,16 @@ from governor.domain.policy import Policy
 from governor.errors import SessionEnded, SessionNotFound
 from governor.service import purposes
 from governor.service.context import Services
-from governor.store import guardians as guardian_store
+from governor.store import facts as facts_store
 from governor.store import repo, sessions, usage, users
+from governor.store.facts import Active
 from governor.store.sessions import SessionRow
 from governor.store.sql import Tx
 from governor.store.users import UserRow
 
 SWEEPER = "governor-sweeper"
+MS = timedelta(milliseconds=1)
+UTC = timezone.utc
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,20 @@ def start(svc: Services, user_id: str, client: str, purpose: str | None = None) 
 
 
 def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
-    """Accrue the time since the last heartbeat and decide again; a refusal ends the session."""
+    """Accrue the time since the last heartbeat and decide again; a refusal ends the session.
+
+    Most heartbeats only move the stored decision on (`_fast`). On PostgreSQL those are tried
+    first without a lock, as one read and one compare-and-set write; anything else, or a user's
+    row that changed in between, takes the full way under the user's lock."""
+    if not svc.db.sqlite:
+        with svc.db.hot_autocommit() as tx:
+            decision = _fast(svc, tx, session_id)
+        if decision is not None:
+            return decision
     with svc.db.hot_write() as tx:
+        decision = _fast(svc, tx, session_id) if svc.db.sqlite else None
+        if decision is not None:
+            return decision
         user, session = _locked(tx, session_id)
         if session.ended_at is not None:
             raise SessionEnded(f"session {session_id} has ended ({session.end_reason})",
@@ -157,6 +172,48 @@ def sweep(svc: Services) -> int:
 
 # -- the steps --------------------------------------------------------------------------------
 
+def _fast(svc: Services, tx: Tx, session_id: str) -> Decision | None:
+    """A heartbeat that only moves the session's stored decision on (domain/fastpath.py): one
+    read, the booking worked out here, one write (store/sessions.save_heartbeat). None when it
+    needs more (no stored decision, a purpose or uncounted marks, a booking that is not all
+    today's, a fact or a version changed, a user's row changed since the read): the full way."""
+    view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
+    if view is None:
+        return None
+    user, session = view.user, view.session
+    if session.ended_at is not None or session.purpose is not None or user.outlook is None or user.marked != "[]":
+        return None
+    policy = svc.policy_at(user.policy_version)
+    now = svc.clock.now()
+    interval = ledger.covered_interval(session.last_seen_at, now, svc.grace, session.ends_at)
+    if interval is None:
+        return None
+    tz = _zone(policy, user)
+    today = now.astimezone(tz).date()
+    rules = policy.bands[band_of(repo.user_facts(user, user.user_id, {}).verification, today, now)]
+    booking = ledger.book(user.activity, interval, reset_gap(rules))
+    booked = [(day, round(t / MS)) for piece in booking.pieces for day, t in ledger.split_by_day(piece, tz)]
+    if any(day != today for day, _ in booked) or today not in _days_around(now):
+        return None
+    ms = sum(n for _, n in booked)
+    decision = fastpath.advance(
+        fastpath.load(user.outlook, tz), facts_version=user.facts_version, policy_version=policy.version,
+        booked_from=interval[0], streak_kept=booking.activity.streak_start == user.activity.streak_start,
+        session_ends_at=session.ends_at, used_today=timedelta(milliseconds=view.used.get(today, 0) + ms), now=now)
+    if decision is None:
+        return None
+    user.activity = ledger.prune(booking.activity, min(session.others_seen_from or now, now))
+    session.counted_ms += round((interval[1] - interval[0]) / MS)
+    session.last_seen_at, session.ends_at = now, decision.ends_at
+    return decision if sessions.save_heartbeat(tx, view, today, ms) else None
+
+
+def _days_around(now: datetime) -> tuple[date, date, date]:
+    """The three dates one of which is today wherever the user lives."""
+    d = now.astimezone(UTC).date()
+    return d - timedelta(days=1), d, d + timedelta(days=1)
+
+
 def _locked(tx: Tx, session_id: str) -> tuple[UserRow, SessionRow]:
     user = users.lock_by_session(tx, session_id)
     session = user and sessions.get(tx, session_id)
@@ -166,18 +223,16 @@ def _locked(tx: Tx, session_id: str) -> tuple[UserRow, SessionRow]:
 
 
 def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: datetime,
-            exclude: str | None = None) -> tuple[UserFacts, Usage, list[sessions.Active]]:
+            exclude: str | None = None) -> tuple[UserFacts, Usage, list[Active]]:
     pk = user.pk if user is not None else None
     today = _local_day(now, policy, user)
     monday = today - timedelta(days=today.weekday())
-    used, granted = usage.days(tx, pk, monday, today, today + timedelta(days=7))
-    facts = repo.user_facts(user, user_id, granted)
-    facts = replace(facts, controls=strictest(guardian_store.hot_controls(tx, pk)))  # section 7
-    active = [a for a in sessions.active(tx, pk) if a.id != exclude]
+    got = facts_store.gather(tx, pk, monday, today, today + timedelta(days=7))
+    facts = replace(repo.user_facts(user, user_id, got.granted), controls=strictest(got.controls))  # section 7
+    active = [a for a in got.active if a.id != exclude]
     act = user.activity if user is not None else ledger.Activity()
-    use = Usage(days=used, streak_start=act.streak_start, last_active=act.last_active,
-                active_ends=tuple(a.ends_at for a in active),
-                uncounted=guardian_store.hot_uncounted(tx, pk, monday, today))
+    use = Usage(days=got.used, streak_start=act.streak_start, last_active=act.last_active,
+                active_ends=tuple(a.ends_at for a in active), uncounted=got.uncounted)
     return facts, use, active
 
 

@@ -78,6 +78,15 @@ class Database:
             yield tx
 
     @contextmanager
+    def hot_autocommit(self) -> Iterator[Tx]:
+        """PostgreSQL: this thread's connection outside a transaction, each statement its own
+        (hot_read is the same connection: reads need no transaction there)."""
+        if self.sqlite:
+            raise TypeError("SQLite has no lock-free writes: use hot_write")
+        with self.hot_read() as tx:
+            yield tx
+
+    @contextmanager
     def _unavailable_on_raw_errors(self):
         try:
             yield

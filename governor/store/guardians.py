@@ -16,7 +16,6 @@ from governor.domain.policy import parse_windows
 from governor.store.sql import Tx
 from governor.store.tables import AuditEvent, Grant, GuardianLink, TimeRequest, UncountedDay, User
 
-_HOT_CONTROLS = "SELECT daily_limit_minutes, quiet_hours, rest_reminder_minutes FROM guardian_links WHERE user_pk = :pk"
 _HOT_UNCOUNTED = ("SELECT day, purpose, ms FROM uncounted_days WHERE user_pk = :pk AND day >= :first "
                   "AND day <= :last")
 _HOT_ADD = "UPDATE uncounted_days SET ms = ms + :ms WHERE user_pk = :pk AND day = :day AND purpose = :purpose"
@@ -56,19 +55,12 @@ def children_of(s: Session, guardian_id: str) -> list[tuple[GuardianLink, str]]:
 
 
 def controls(lk: GuardianLink) -> Controls:
-    return _controls(lk.daily_limit_minutes, lk.quiet_hours, lk.rest_reminder_minutes)
+    return controls_of(lk.daily_limit_minutes, lk.quiet_hours, lk.rest_reminder_minutes)
 
 
-def _controls(daily_limit: int | None, quiet_hours: str | None, rest_reminder: int | None) -> Controls:
+def controls_of(daily_limit: int | None, quiet_hours: str | None, rest_reminder: int | None) -> Controls:
     windows = parse_windows(json.loads(quiet_hours), "quiet_hours") if quiet_hours else ()
     return Controls(daily_limit, windows, rest_reminder)
-
-
-def hot_controls(tx: Tx, user_pk: int | None) -> list[Controls]:
-    """Every guardian's controls of the user (the engine takes the strictest)."""
-    if user_pk is None:
-        return []
-    return [_controls(*r) for r in tx.all(_HOT_CONTROLS, {"pk": user_pk})]
 
 
 def delete_link(s: Session, lk: GuardianLink) -> None:

@@ -114,6 +114,9 @@ class Connections:
             fairy = self.engines[kind].raw_connection()
             conn = conns[kind] = fairy.driver_connection
             fairy.detach()
+            if self.postgres and kind == "read":
+                conn.autocommit = True
+                conn.execute("SET synchronous_commit = off")
             self.opened.append(conn)
         return conn
 

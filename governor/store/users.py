@@ -16,10 +16,10 @@ COLUMNS = ("pk", "user_id", "pseudonym", "timezone", "daily_limit_minutes", "ver
            "lock_until", "lock_reason", "activity", "streak_start", "last_active", "audit_seq", "audit_head",
            "facts_version", "outlook", "marked")
 # Built from the constants above, once (no value ever enters these strings: S608 is a false alarm).
-_SELECT = "SELECT " + ", ".join(COLUMNS) + ", (SELECT max(version) FROM policies) FROM users"  # noqa: S608
+_SELECT = "SELECT " + ", ".join(COLUMNS) + ", (SELECT max(version) FROM policies) FROM users"
 _BY_ID = _SELECT + " WHERE user_id = :user_id"
 _BY_PK = _SELECT + " WHERE pk = :pk"
-_BY_SESSION = _SELECT + " WHERE pk = (SELECT user_pk FROM sessions WHERE id = :session_id)"  # noqa: S608
+_BY_SESSION = _SELECT + " WHERE pk = (SELECT user_pk FROM sessions WHERE id = :session_id)"
 _POLICY_VERSION = "SELECT max(version) FROM policies"
 _CREATE = ("INSERT INTO users (user_id, pseudonym, created_at, activity, locked, audit_seq, audit_head, "
            "facts_version) VALUES (:user_id, :pseudonym, :now, '[]', :false, 0, :genesis, 0) "
@@ -58,6 +58,7 @@ class UserRow:
 
 
 def _row(tx: Tx, r) -> UserRow | None:
+    """A UserRow from a row whose first columns are COLUMNS and the active policy's version."""
     if r is None:
         return None
     i, d = tx.to_instant, tx.to_day
@@ -97,7 +98,11 @@ def policy_version(tx: Tx) -> int | None:
 def save(tx: Tx, user: UserRow) -> None:
     """Write back what the session use cases change: accrual state, chain head, outlook."""
     act = user.activity
-    tx.run(_SAVE, {"activity": json.dumps([[a.isoformat(), b.isoformat()] for a, b in act.recent]),
+    tx.run(_SAVE, {"activity": activity_json(act),
                    "streak_start": tx.instant(act.streak_start), "last_active": tx.instant(act.last_active),
                    "audit_seq": user.audit_seq,
                    "audit_head": user.audit_head, "outlook": user.outlook, "marked": user.marked, "pk": user.pk})
+
+
+def activity_json(act: Activity) -> str:
+    return json.dumps([[a.isoformat(), b.isoformat()] for a, b in act.recent])

@@ -1,13 +1,16 @@
 """The heartbeat's fast path (domain/fastpath.py) gives exactly the full decision.
 
 Every time a heartbeat answers from the stored decision, the check below also gathers the facts
-and runs the full `decide_heartbeat()` in the same transaction, and the two must be equal. Random
-histories drive it: two tabs of one child, heartbeats at random gaps (past the grace too), ends,
-clock steps back and far forward, grants, locks, verifications and policy changes in between.
+and runs the full `decide_heartbeat()` on the same connection, and the two must be equal. Both
+fast ways are checked: `_fast` (one read, one write; lock-free on PostgreSQL) and `_advance` (the
+locked way's). Random histories drive it, on SQLite and PostgreSQL: two tabs of one child,
+heartbeats at random gaps (past the grace too), ends, clock steps back and far forward, grants,
+locks, verifications and policy changes in between.
 """
 from __future__ import annotations
 
 import shutil
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -19,7 +22,9 @@ from governor.clock import FakeClock
 from governor.domain.engine import Verification, decide, decide_heartbeat
 from governor.errors import SessionEnded
 from governor.service import admin, sessions, users
-from tests.conftest import settings_for, shanghai
+from governor.store import sessions as session_store
+from governor.store import users as user_store
+from tests.conftest import BACKENDS, settings_for, shanghai
 
 KID = "kid"
 
@@ -49,6 +54,22 @@ def checked(monkeypatch):
             hits.append(now)
         return answer
 
+    one_go = sessions._fast
+
+    def one_go_and_check(svc, tx, session_id):
+        before = session_store.get(tx, session_id)
+        answer = one_go(svc, tx, session_id)
+        if answer is not None:  # written: decide in full from what is stored now, as the locked way does
+            now = svc.clock.now()
+            user = user_store.lock_by_pk(tx, before.user_pk)
+            policy = svc.policy_at(user.policy_version)
+            facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, exclude=session_id)
+            full = decide_heartbeat(policy, facts, use, now, before.ends_at)
+            assert answer == full, f"fast {answer}\nfull {full}"
+            hits.append(now)
+        return answer
+
+    monkeypatch.setattr(sessions, "_fast", one_go_and_check)
     monkeypatch.setattr(sessions, "_advance", advance_and_check)
     monkeypatch.setattr(sessions, "_status_from_snapshot", status_and_check)
     return hits
@@ -68,16 +89,39 @@ def beat_or_end(svc, tabs: list[str | None], tab: int, kind: str) -> None:
         tabs[tab] = None
 
 
-def _service(sqlite_template, tmp_path, name: str, start):
-    path = tmp_path / f"{name}.db"
-    shutil.copy(sqlite_template, path)
+def _service(sqlite_template, tmp_path, name: str, start, pg=None):
+    """A service on a fresh database: a copy of the SQLite template, or with `pg` (the pg_admin
+    fixture) a new PostgreSQL database from its template, dropped with `_dispose`."""
+    if pg is None:
+        path = tmp_path / f"{name}.db"
+        shutil.copy(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    else:
+        engine, base, template = pg
+        db = f"gov_fp_{uuid.uuid4().hex[:12]}"
+        with engine.connect() as c:
+            c.exec_driver_sql(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
+        url = base.set(database=db).render_as_string(hide_password=False)
     clock = FakeClock(start)
-    app = create_app(settings_for(f"sqlite:///{path}"), clock=clock)
+    app = create_app(settings_for(url), clock=clock)
     return app.extensions["governor"], clock
 
 
-def test_a_plain_session_is_answered_by_arithmetic(sqlite_template, tmp_path, checked):
-    svc, clock = _service(sqlite_template, tmp_path, "plain", shanghai(2026, 12, 2, 7, 0))
+def _dispose(svc, pg=None) -> None:
+    svc.db.dispose()
+    if pg is not None:
+        with pg[0].connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{svc.db.url.database}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def pg(request):
+    """None for SQLite, the pg_admin fixture for PostgreSQL."""
+    return None if request.param == "sqlite" else request.getfixturevalue("pg_admin")
+
+
+def test_a_plain_session_is_answered_by_arithmetic(sqlite_template, tmp_path, checked, pg):
+    svc, clock = _service(sqlite_template, tmp_path, "plain", shanghai(2026, 12, 2, 7, 0), pg)
     users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
     sid = sessions.start(svc, KID, "t").session_id
     for _ in range(29):
@@ -86,7 +130,7 @@ def test_a_plain_session_is_answered_by_arithmetic(sqlite_template, tmp_path, ch
     assert d.allowed and d.used_today == timedelta(minutes=29)
     assert sessions.status(svc, KID).decision.used_today == timedelta(minutes=29)
     assert len(checked) >= 20  # all but the heartbeats inside the warning before the forced break
-    svc.db.dispose()
+    _dispose(svc, pg)
 
 
 _BEAT = st.tuples(st.just("beat"), st.integers(0, 1), st.integers(0, 200))
@@ -105,9 +149,9 @@ STEPS = st.lists(st.one_of(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=STEPS, hour=st.sampled_from([6, 9, 13, 21, 23]), verified=st.booleans())
-def test_fast_answers_equal_full_decisions(sqlite_template, tmp_path_factory, checked, steps, hour, verified):
+def test_fast_answers_equal_full_decisions(sqlite_template, tmp_path_factory, checked, pg, steps, hour, verified):
     """(At the end, `checked` holds some hundreds of fast answers, each equal to the full one.)"""
-    svc, clock = _service(sqlite_template, tmp_path_factory.mktemp("fp"), "db", shanghai(2026, 12, 2, hour, 0))
+    svc, clock = _service(sqlite_template, tmp_path_factory.mktemp("fp"), "db", shanghai(2026, 12, 2, hour, 0), pg)
     if verified:
         users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
     tabs: list[str | None] = [sessions.start(svc, KID, "t").session_id, None]
@@ -129,4 +173,4 @@ def test_fast_answers_equal_full_decisions(sqlite_template, tmp_path_factory, ch
             elif kind == "verify":
                 users.set_verification(svc, KID, Verification("verified", date(arg, 3, 1)), "t")
     finally:
-        svc.db.dispose()
+        _dispose(svc, pg)
