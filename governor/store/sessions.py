@@ -43,8 +43,8 @@ _INSERT = ("INSERT INTO sessions (id, user_pk, client, started_at, last_seen_at,
            "policy_version, purpose) VALUES (:id, :pk, :client, :now, :now, :ends_at, 0, :policy_version, :purpose)")
 _SAVE = ("UPDATE sessions SET last_seen_at = :last_seen_at, ends_at = :ends_at, ended_at = :ended_at, "
          "end_reason = :end_reason, counted_ms = :counted_ms WHERE id = :id")
-_STALE = ("SELECT id FROM sessions WHERE ended_at IS NULL AND last_seen_at < :before "
-          "ORDER BY last_seen_at LIMIT :limit")
+# Through ix_sessions_user_active: no index on last_seen_at, which every heartbeat moves (0007).
+_STALE = "SELECT id FROM sessions WHERE ended_at IS NULL AND last_seen_at < :before LIMIT :limit"
 
 
 @dataclass(slots=True)

@@ -98,8 +98,6 @@ class ChatSession(Base):
     __table_args__ = (
         Index("ix_sessions_user_active", "user_pk", sqlite_where=text("ended_at IS NULL"),
               postgresql_where=text("ended_at IS NULL")),
-        Index("ix_sessions_stale", "last_seen_at", sqlite_where=text("ended_at IS NULL"),
-              postgresql_where=text("ended_at IS NULL")),
         Index("ix_sessions_user_started", "user_pk", "started_at"),
     )
 
