@@ -189,15 +189,18 @@ def _fast(svc: Services, tx: Tx, session_id: str) -> Decision | None:
     if interval is None:
         return None
     tz = _zone(policy, user)
+    snap = fastpath.load(user.outlook, tz)
+    if snap.facts_version != user.facts_version or snap.decision.policy_version != policy.version:
+        return None
+    # The snapshot's band is today's: it holds until midnight (a birthday) or a new verification.
+    booking = ledger.book(user.activity, interval, reset_gap(policy.bands[snap.decision.band]))
     today = now.astimezone(tz).date()
-    rules = policy.bands[band_of(repo.user_facts(user, user.user_id, {}).verification, today, now)]
-    booking = ledger.book(user.activity, interval, reset_gap(rules))
     booked = [(day, round(t / MS)) for piece in booking.pieces for day, t in ledger.split_by_day(piece, tz)]
     if any(day != today for day, _ in booked) or today not in _days_around(now):
         return None
     ms = sum(n for _, n in booked)
     decision = fastpath.advance(
-        fastpath.load(user.outlook, tz), facts_version=user.facts_version, policy_version=policy.version,
+        snap, facts_version=user.facts_version, policy_version=policy.version,
         booked_from=interval[0], streak_kept=booking.activity.streak_start == user.activity.streak_start,
         session_ends_at=session.ends_at, used_today=timedelta(milliseconds=view.used.get(today, 0) + ms), now=now)
     if decision is None:

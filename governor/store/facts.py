@@ -11,9 +11,10 @@ from governor.domain.controls import Controls
 from governor.store.guardians import controls_of
 from governor.store.sql import Tx
 
-_T = "CAST(NULL AS TIMESTAMP WITH TIME ZONE)"  # PostgreSQL types a union's columns from its first part
+# PostgreSQL types a union's columns from its first part: hence the typed NULLs there.
 _GATHER = (
-    f"SELECT 'used', day, used_ms, CAST(NULL AS TEXT), CAST(NULL AS INTEGER), {_T}, {_T} FROM usage_days "
+    "SELECT 'used', day, used_ms, CAST(NULL AS TEXT), CAST(NULL AS INTEGER), "
+    "CAST(NULL AS TIMESTAMP WITH TIME ZONE), CAST(NULL AS TIMESTAMP WITH TIME ZONE) FROM usage_days "
     "WHERE user_pk = :pk AND day >= :first AND day <= :last "
     "UNION ALL SELECT 'granted', day, sum(minutes), NULL, NULL, NULL, NULL FROM grants "
     "WHERE user_pk = :pk AND day >= :first AND day <= :grants_last GROUP BY day "

@@ -22,8 +22,7 @@ _VIEW = ("SELECT " + ", ".join("u." + c for c in users.COLUMNS) + ", (SELECT max
                      for i in range(3))
          + ", {version} FROM sessions s JOIN users u ON u.pk = s.user_pk WHERE s.id = :id")
 _VIEW_PG, _VIEW_SQLITE = _VIEW.format(version="u.xmin::text"), _VIEW.format(version="NULL")
-_USER_SET = ("activity = :activity, streak_start = :streak_start, last_active = :last_active, outlook = :outlook, "
-             "marked = :marked")
+_USER_SET = "activity = :activity, streak_start = :streak_start, last_active = :last_active"  # outlook stays
 _SESSION_SET = "last_seen_at = :last_seen_at, ends_at = :ends_at, counted_ms = :counted_ms"
 _BOOK = ("INSERT INTO usage_days (user_pk, day, used_ms, sessions) {source} ON CONFLICT (user_pk, day) "
          "DO UPDATE SET used_ms = usage_days.used_ms + excluded.used_ms")
@@ -99,13 +98,14 @@ def heartbeat_view(tx: Tx, session_id: str, days: tuple[date, date, date]) -> He
 
 
 def save_heartbeat(tx: Tx, view: HeartbeatView, day: date, ms: int) -> bool:
-    """Write a heartbeat answered from the stored decision: the user's accrual state, the session,
+    """Write a heartbeat answered from the stored decision (which stays as it is, as do the
+    user's uncounted marks: it has none): the user's accrual state, the session,
     and `ms` more booked on `day`. On PostgreSQL, outside a transaction, only if the user's row is
     still the version `view` read (False: it changed, decide under the lock instead)."""
     u, s = view.user, view.session
     act = u.activity
     params = {"activity": users.activity_json(act), "streak_start": tx.instant(act.streak_start),
-              "last_active": tx.instant(act.last_active), "outlook": u.outlook, "marked": u.marked, "pk": u.pk,
+              "last_active": tx.instant(act.last_active), "pk": u.pk,
               "last_seen_at": tx.instant(s.last_seen_at), "ends_at": tx.instant(s.ends_at),
               "counted_ms": s.counted_ms, "id": s.id, "day": tx.day(day), "ms": ms}
     if tx.postgres:

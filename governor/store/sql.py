@@ -147,7 +147,8 @@ class Connections:
             if self.postgres and kind == "read":
                 # No transaction: at READ COMMITTED it gives statements no common snapshot anyway,
                 # and BEGIN and COMMIT would cost two more round trips.
-                conn.autocommit = True
+                if not conn.autocommit:
+                    conn.autocommit = True
                 yield Tx(conn.cursor(), True)
                 return
             cur = conn.cursor()
