@@ -88,18 +88,13 @@ def start(svc: Services, user_id: str, client: str, purpose: str | None = None) 
 def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
     """Accrue the time since the last heartbeat and decide again; a refusal ends the session.
 
-    Most heartbeats only move the stored decision on (`_fast`). On PostgreSQL those are tried
-    first without a lock, as one read and one compare-and-set write; anything else, or a user's
-    row that changed in between, takes the full way under the user's lock."""
-    if not svc.db.sqlite:
-        with svc.db.hot_autocommit() as tx:
-            decision = _fast(svc, tx, session_id)
-        if decision is not None:
-            return decision
+    Most heartbeats only move the stored decision on (`_fast`): one read without a lock, one
+    compare-and-set write. Anything else, or a user whose data changed in between, takes the full
+    way under the user's lock."""
+    decision = _fast(svc, session_id)
+    if decision is not None:
+        return decision
     with svc.db.hot_write() as tx:
-        decision = _fast(svc, tx, session_id) if svc.db.sqlite else None
-        if decision is not None:
-            return decision
         user, session = _locked(tx, session_id)
         if session.ended_at is not None:
             raise SessionEnded(f"session {session_id} has ended ({session.end_reason})",
@@ -172,12 +167,14 @@ def sweep(svc: Services) -> int:
 
 # -- the steps --------------------------------------------------------------------------------
 
-def _fast(svc: Services, tx: Tx, session_id: str) -> Decision | None:
+def _fast(svc: Services, session_id: str) -> Decision | None:
     """A heartbeat that only moves the session's stored decision on (domain/fastpath.py): one
-    read, the booking worked out here, one write (store/sessions.save_heartbeat). None when it
+    read, the booking worked out here, one compare-and-set write (store/sessions.save_heartbeat),
+    the clock read between them. None when it
     needs more (no stored decision, a purpose or uncounted marks, a booking that is not all
     today's, a fact or a version changed, a user's row changed since the read): the full way."""
-    view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
+    with svc.db.hot_read() as tx:
+        view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
     if view is None:
         return None
     user, session = view.user, view.session
@@ -208,7 +205,8 @@ def _fast(svc: Services, tx: Tx, session_id: str) -> Decision | None:
     user.activity = ledger.prune(booking.activity, min(session.others_seen_from or now, now))
     session.counted_ms += round((interval[1] - interval[0]) / MS)
     session.last_seen_at, session.ends_at = now, decision.ends_at
-    return decision if sessions.save_heartbeat(tx, view, today, ms) else None
+    with svc.db.hot_cas() as tx:
+        return decision if sessions.save_heartbeat(tx, view, today, ms) else None
 
 
 def _days_around(now: datetime) -> tuple[date, date, date]:

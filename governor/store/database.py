@@ -78,12 +78,11 @@ class Database:
             yield tx
 
     @contextmanager
-    def hot_autocommit(self) -> Iterator[Tx]:
-        """PostgreSQL: this thread's connection outside a transaction, each statement its own
-        (hot_read is the same connection: reads need no transaction there)."""
-        if self.sqlite:
-            raise TypeError("SQLite has no lock-free writes: use hot_write")
-        with self.hot_read() as tx:
+    def hot_cas(self) -> Iterator[Tx]:
+        """Where a compare-and-set write runs (store/sessions.save_heartbeat): on PostgreSQL this
+        thread's connection outside a transaction (one statement is its own), on SQLite a write
+        transaction."""
+        with (self.hot_write() if self.sqlite else self.hot_read()) as tx:
             yield tx
 
     @contextmanager

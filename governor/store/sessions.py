@@ -65,7 +65,8 @@ class HeartbeatView:
     user: UserRow
     session: SessionRow
     used: dict[date, int]  # booked milliseconds of the days asked for that have any
-    version: str | None  # PostgreSQL: the user row's xmin when read
+    version: str | tuple  # what save_heartbeat compares: PostgreSQL the user row's xmin, SQLite the whole row
+    params: dict
 
 
 def new_id() -> str:
@@ -84,25 +85,30 @@ def _row(tx: Tx, r) -> SessionRow:
 
 
 def heartbeat_view(tx: Tx, session_id: str, days: tuple[date, date, date]) -> HeartbeatView | None:
-    """The session, its user and the booked use of `days`, read at one instant without a lock:
-    on PostgreSQL for `save_heartbeat`'s compare-and-set, on SQLite inside the write transaction
-    (already the only writer). Not for a locked read on PostgreSQL: a row lock taken in a join
-    would re-read the user's row after a wait but not the session's."""
+    """The session, its user and the booked use of `days`, read at one instant without a lock,
+    for `save_heartbeat`'s compare-and-set. (Not for a locked read on PostgreSQL: a row lock
+    taken in a join re-reads the user's row after a wait, but not the session's.)"""
     params = {"id": session_id, "d0": tx.day(days[0]), "d1": tx.day(days[1]), "d2": tx.day(days[2])}
     r = tx.one(_VIEW_PG if tx.postgres else _VIEW_SQLITE, params)
     if r is None:
         return None
     n = len(users.COLUMNS) + 1
     used = {day: ms for day, ms in zip(days, r[n + 10:n + 13], strict=True) if ms is not None}
-    return HeartbeatView(users._row(tx, r[:n]), _row(tx, r[n:n + 10]), used, r[n + 13])
+    return HeartbeatView(users._row(tx, r[:n]), _row(tx, r[n:n + 10]), used, r[n + 13] if tx.postgres else r,
+                         params)
 
 
 def save_heartbeat(tx: Tx, view: HeartbeatView, day: date, ms: int) -> bool:
     """Write a heartbeat answered from the stored decision (which stays as it is, as do the
-    user's uncounted marks: it has none): the user's accrual state, the session,
-    and `ms` more booked on `day`. On PostgreSQL, outside a transaction, only if the user's row is
-    still the version `view` read (False: it changed, decide under the lock instead)."""
+    user's uncounted marks: it has none): the user's accrual state, the session, and `ms` more
+    booked on `day`; only if nothing `view` read has changed since (False: decide under the lock
+    instead). PostgreSQL: one statement outside a transaction, compared on the user row's version
+    (every change of anything of a user's also writes the user's row). SQLite: inside the write
+    transaction, which reads the view again and compares it whole (the read and the working out
+    stay outside the writers' lock)."""
     u, s = view.user, view.session
+    if not tx.postgres and tx.one(_VIEW_SQLITE, view.params) != view.version:
+        return False
     act = u.activity
     params = {"activity": users.activity_json(act), "streak_start": tx.instant(act.streak_start),
               "last_active": tx.instant(act.last_active), "pk": u.pk,

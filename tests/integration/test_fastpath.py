@@ -56,14 +56,16 @@ def checked(monkeypatch):
 
     one_go = sessions._fast
 
-    def one_go_and_check(svc, tx, session_id):
-        before = session_store.get(tx, session_id)
-        answer = one_go(svc, tx, session_id)
+    def one_go_and_check(svc, session_id):
+        with svc.db.hot_read() as tx:
+            before = session_store.get(tx, session_id)
+        answer = one_go(svc, session_id)
         if answer is not None:  # written: decide in full from what is stored now, as the locked way does
             now = svc.clock.now()
-            user = user_store.lock_by_pk(tx, before.user_pk)
-            policy = svc.policy_at(user.policy_version)
-            facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, exclude=session_id)
+            with svc.db.hot_read() as tx:
+                user = user_store.lock_by_pk(tx, before.user_pk)  # (a lock for one statement: a read)
+                policy = svc.policy_at(user.policy_version)
+                facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, exclude=session_id)
             full = decide_heartbeat(policy, facts, use, now, before.ends_at)
             assert answer == full, f"fast {answer}\nfull {full}"
             hits.append(now)

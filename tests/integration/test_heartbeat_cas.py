@@ -1,11 +1,11 @@
-"""PostgreSQL's lock-free heartbeat (service/sessions._fast, store/sessions.save_heartbeat): a
-change of the user's committed between its read and its write makes the write miss, and the
-heartbeat is then decided in full under the user's lock, from the changed facts, booked once."""
+"""The lock-free heartbeat (service/sessions._fast, store/sessions.save_heartbeat): a change of
+the user's committed between its read and its write makes the write miss, and the heartbeat is
+then decided in full under the user's lock, from the changed facts, booked once. On both
+databases: PostgreSQL compares the user row's version, SQLite the whole view."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, timedelta
-
-import pytest
 
 from governor import create_app
 from governor.clock import FakeClock
@@ -14,7 +14,6 @@ from governor.service import admin, sessions, users
 from governor.store import sessions as session_store
 from tests.conftest import settings_for, shanghai
 
-pytestmark = pytest.mark.postgres
 KID = "kid"
 
 
@@ -24,7 +23,6 @@ def _service(url):
     return app.extensions["governor"], clock
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_grant_between_read_and_write_sends_the_heartbeat_the_locked_way(db_url, monkeypatch):
     svc, clock = _service(db_url)
     users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
@@ -32,20 +30,21 @@ def test_a_grant_between_read_and_write_sends_the_heartbeat_the_locked_way(db_ur
     clock.advance(seconds=60)
     assert sessions.heartbeat(svc, sid, "t").remaining == timedelta(minutes=59)  # an hour a day, fast
 
-    read, writes = session_store.heartbeat_view, []
+    cas, writes = svc.db.hot_cas, []
 
-    def read_then_grant(tx, session_id, days):
-        view = read(tx, session_id, days)
+    @contextmanager
+    def grant_then_cas():  # after the heartbeat's read, before its write
         admin.add_grant(svc, KID, 15, None, None, "admin")  # commits on another connection
-        monkeypatch.setattr(session_store, "heartbeat_view", read)  # once
-        return view
+        monkeypatch.setattr(svc.db, "hot_cas", cas)  # once
+        with cas() as tx:
+            yield tx
 
     def spied_save(tx, view, day, ms):
         writes.append(saved := save(tx, view, day, ms))
         return saved
 
     save = session_store.save_heartbeat
-    monkeypatch.setattr(session_store, "heartbeat_view", read_then_grant)
+    monkeypatch.setattr(svc.db, "hot_cas", grant_then_cas)
     monkeypatch.setattr(session_store, "save_heartbeat", spied_save)
     clock.advance(seconds=60)
     d = sessions.heartbeat(svc, sid, "t")
