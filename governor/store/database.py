@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from governor.store.sql import Connections, Tx, sqlite_errors
 
 SQLITE_BUSY_MS = 10_000
+CHECKPOINT_EVERY = 200  # hot write transactions of a process between its WAL checkpoints (~1,000 pages)
 
 
 class DatabaseUnavailable(Exception):
@@ -36,6 +37,7 @@ class Database:
         self._lock_path = None
         self._lock_file, self._lock_pid = None, 0  # the lock file stays open: one open() per process
         self._thread_lock = threading.Lock()
+        self._hot_commits = 0
         if self.sqlite:
             path = self.url.database
             if path and path != ":memory:":
@@ -70,6 +72,20 @@ class Database:
         with self._writer_turn(), _unavailable_on_connection_errors(), self._unavailable_on_raw_errors(), \
                 self._raw.transaction("write", "BEGIN IMMEDIATE") as tx:
             yield tx
+        if self.sqlite:
+            self._hot_commits += 1
+            if self._hot_commits % CHECKPOINT_EVERY == 0:
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database now and then, after the writers' lock is
+        released. The hot connections do not checkpoint on commit (store/sql.py): SQLite would do
+        it inside COMMIT, with its fsyncs, while every other writer waits for the lock."""
+        try:
+            with self._unavailable_on_raw_errors():
+                self._raw.run("write", "PRAGMA wal_checkpoint(PASSIVE)")
+        except DatabaseUnavailable:  # busy or away: the next one will do it
+            pass
 
     @contextmanager
     def hot_read(self) -> Iterator[Tx]:

@@ -114,9 +114,11 @@ class Connections:
             fairy = self.engines[kind].raw_connection()
             conn = conns[kind] = fairy.driver_connection
             fairy.detach()
-            if self.postgres and kind == "read":
+            if self.postgres and kind == "read":  # also the lock-free heartbeat's (docs/decisions.md)
                 conn.autocommit = True
                 conn.execute("SET synchronous_commit = off")
+            if not self.postgres and kind == "write":  # Database.hot_write checkpoints after the lock
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
             self.opened.append(conn)
         return conn
 
@@ -139,6 +141,14 @@ class Connections:
                 conn.close()
             except self.errors:  # already broken: nothing more to do
                 pass
+
+    def run(self, kind: str, sql: str) -> None:
+        """One statement outside a transaction."""
+        try:
+            self._conn(kind).execute(sql)
+        except self.errors:
+            self._drop(kind)
+            raise
 
     @contextmanager
     def transaction(self, kind: str, begin: str) -> Iterator[Tx]:
