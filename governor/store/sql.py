@@ -99,6 +99,7 @@ class Connections:
         conns = getattr(self.local, "conns", None)
         if conns is None or self.local.pid != os.getpid():
             conns = self.local.conns = {}
+            self.local.cursors = {}  # one per connection, kept: making one costs more than a statement
             self.local.used = {}
             self.local.pid = os.getpid()
         conn = conns.get(kind)
@@ -119,6 +120,7 @@ class Connections:
                 conn.execute("SET synchronous_commit = off")
             if not self.postgres and kind == "write":  # Database.hot_write checkpoints after the lock
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self.local.cursors[kind] = conn.cursor()
             self.opened.append(conn)
         return conn
 
@@ -133,6 +135,7 @@ class Connections:
         self.local = threading.local()
 
     def _drop(self, kind: str) -> None:
+        self.local.cursors.pop(kind, None)
         conn = self.local.conns.pop(kind, None)
         if conn is not None:
             if conn in self.opened:
@@ -159,9 +162,9 @@ class Connections:
                 # and BEGIN and COMMIT would cost two more round trips.
                 if not conn.autocommit:
                     conn.autocommit = True
-                yield Tx(conn.cursor(), True)
+                yield Tx(self.local.cursors[kind], True)
                 return
-            cur = conn.cursor()
+            cur = self.local.cursors[kind]
             if not self.postgres:  # psycopg says BEGIN itself, before the first statement
                 cur.execute(begin)
             try:
