@@ -11,7 +11,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -69,8 +69,7 @@ class Database:
     @contextmanager
     def hot_write(self) -> Iterator[Tx]:
         """A write transaction on this thread's DB-API connection (see store/sql.py)."""
-        with self._writer_turn(), _unavailable_on_connection_errors(), self._unavailable_on_raw_errors(), \
-                self._raw.transaction("write", "BEGIN IMMEDIATE") as tx:
+        with self._writer_turn(), self._hot("write", "BEGIN IMMEDIATE") as tx:
             yield tx
         if self.sqlite:
             self._hot_commits += 1
@@ -82,31 +81,28 @@ class Database:
         released. The hot connections do not checkpoint on commit (store/sql.py): SQLite would do
         it inside COMMIT, with its fsyncs, while every other writer waits for the lock."""
         try:
-            with self._unavailable_on_raw_errors():
-                self._raw.run("write", "PRAGMA wal_checkpoint(PASSIVE)")
-        except DatabaseUnavailable:  # busy or away: the next one will do it
+            self._raw.run("write", "PRAGMA wal_checkpoint(PASSIVE)")
+        except self._raw_errors:  # busy or away: the next one will do it
             pass
 
-    @contextmanager
-    def hot_read(self) -> Iterator[Tx]:
-        with _unavailable_on_connection_errors(), self._unavailable_on_raw_errors(), \
-                self._raw.transaction("read", "BEGIN") as tx:
-            yield tx
+    def hot_read(self) -> AbstractContextManager[Tx]:
+        """A read on this thread's DB-API connection: on SQLite a read transaction, on PostgreSQL
+        no transaction (store/sql.py)."""
+        return self._hot("read", "BEGIN")
 
-    @contextmanager
-    def hot_cas(self) -> Iterator[Tx]:
+    def hot_cas(self) -> AbstractContextManager[Tx]:
         """Where a compare-and-set write runs (store/sessions.save_heartbeat): on PostgreSQL this
         thread's connection outside a transaction (one statement is its own), on SQLite a write
         transaction."""
-        with (self.hot_write() if self.sqlite else self.hot_read()) as tx:
-            yield tx
+        return self.hot_write() if self.sqlite else self._hot("read", "")
 
     @contextmanager
-    def _unavailable_on_raw_errors(self):
+    def _hot(self, kind: str, begin: str) -> Iterator[Tx]:
         try:
-            yield
-        except self._raw_errors as e:
-            raise DatabaseUnavailable(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+            with self._raw.transaction(kind, begin) as tx:
+                yield tx
+        except (*self._raw_errors, OperationalError, PoolTimeout) as e:
+            raise _unavailable(e) from e
 
     @contextmanager
     def _writer_turn(self):
@@ -151,10 +147,16 @@ class Database:
 def _unavailable_on_connection_errors():
     try:
         yield
-    except OperationalError as e:
-        raise DatabaseUnavailable(str(e.orig).splitlines()[0] if e.orig else str(e)) from e
-    except PoolTimeout as e:  # every connection of this process is busy: as good as unreachable
-        raise DatabaseUnavailable("no database connection free") from e
+    except (OperationalError, PoolTimeout) as e:
+        raise _unavailable(e) from e
+
+
+def _unavailable(e: Exception) -> DatabaseUnavailable:
+    """A connection failure (SQLAlchemy's, the pool's or the driver's) as DatabaseUnavailable."""
+    if isinstance(e, PoolTimeout):  # every connection of this process is busy: as good as unreachable
+        return DatabaseUnavailable("no database connection free")
+    orig = e.orig if isinstance(e, OperationalError) and e.orig else e
+    return DatabaseUnavailable(str(orig).splitlines()[0] if str(orig) else type(orig).__name__)
 
 
 def _sqlite_engine(url, begin: str) -> Engine:
