@@ -81,7 +81,8 @@ class Database:
         released. The hot connections do not checkpoint on commit (store/sql.py): SQLite would do
         it inside COMMIT, with its fsyncs, while every other writer waits for the lock."""
         try:
-            self._raw.run("write", "PRAGMA wal_checkpoint(PASSIVE)")
+            with self._raw.transaction("write", None) as tx:
+                tx.one("PRAGMA wal_checkpoint(PASSIVE)")
         except self._raw_errors:  # busy or away: the next one will do it
             pass
 
@@ -90,14 +91,18 @@ class Database:
         no transaction (store/sql.py)."""
         return self._hot("read", "BEGIN")
 
+    def hot_statement(self) -> AbstractContextManager[Tx]:
+        """One statement on this thread's reading connection, outside a transaction."""
+        return self._hot("read", None)
+
     def hot_cas(self) -> AbstractContextManager[Tx]:
         """Where a compare-and-set write runs (store/sessions.save_heartbeat): on PostgreSQL this
         thread's connection outside a transaction (one statement is its own), on SQLite a write
         transaction."""
-        return self.hot_write() if self.sqlite else self._hot("read", "")
+        return self.hot_write() if self.sqlite else self._hot("read", None)
 
     @contextmanager
-    def _hot(self, kind: str, begin: str) -> Iterator[Tx]:
+    def _hot(self, kind: str, begin: str | None) -> Iterator[Tx]:
         try:
             with self._raw.transaction(kind, begin) as tx:
                 yield tx

@@ -145,24 +145,17 @@ class Connections:
             except self.errors:  # already broken: nothing more to do
                 pass
 
-    def run(self, kind: str, sql: str) -> None:
-        """One statement outside a transaction."""
-        try:
-            self._conn(kind).execute(sql)
-        except self.errors:
-            self._drop(kind)
-            raise
-
     @contextmanager
-    def transaction(self, kind: str, begin: str) -> Iterator[Tx]:
+    def transaction(self, kind: str, begin: str | None) -> Iterator[Tx]:
+        """`begin` None: no transaction, each statement its own (so also on PostgreSQL's "read"
+        connection: at READ COMMITTED a transaction gives statements no common snapshot anyway,
+        and BEGIN and COMMIT would cost two more round trips)."""
         conn = self._conn(kind)
         try:
-            if self.postgres and kind == "read":
-                # No transaction: at READ COMMITTED it gives statements no common snapshot anyway,
-                # and BEGIN and COMMIT would cost two more round trips.
-                if not conn.autocommit:
+            if begin is None or (self.postgres and kind == "read"):
+                if self.postgres and not conn.autocommit:
                     conn.autocommit = True
-                yield Tx(self.local.cursors[kind], True)
+                yield Tx(self.local.cursors[kind], self.postgres)
                 return
             cur = self.local.cursors[kind]
             if not self.postgres:  # psycopg says BEGIN itself, before the first statement
