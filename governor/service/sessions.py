@@ -173,7 +173,7 @@ def _fast(svc: Services, session_id: str) -> Decision | None:
     the clock read between them. None when it
     needs more (no stored decision, a purpose or uncounted marks, a booking that is not all
     today's, a fact or a version changed, a user's row changed since the read): the full way."""
-    with svc.db.hot_statement() as tx:
+    with svc.db.hot_read() as tx:
         view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
     if view is None:
         return None

@@ -87,12 +87,8 @@ class Database:
             pass
 
     def hot_read(self) -> AbstractContextManager[Tx]:
-        """A read on this thread's DB-API connection: on SQLite a read transaction, on PostgreSQL
-        no transaction (store/sql.py)."""
-        return self._hot("read", "BEGIN")
-
-    def hot_statement(self) -> AbstractContextManager[Tx]:
-        """One statement on this thread's reading connection, outside a transaction."""
+        """Reads on this thread's DB-API connection, outside a transaction: each statement its own
+        (docs/decisions.md: a status's two statements need no common snapshot)."""
         return self._hot("read", None)
 
     def hot_cas(self) -> AbstractContextManager[Tx]:

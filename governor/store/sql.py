@@ -147,12 +147,10 @@ class Connections:
 
     @contextmanager
     def transaction(self, kind: str, begin: str | None) -> Iterator[Tx]:
-        """`begin` None: no transaction, each statement its own (so also on PostgreSQL's "read"
-        connection: at READ COMMITTED a transaction gives statements no common snapshot anyway,
-        and BEGIN and COMMIT would cost two more round trips)."""
+        """`begin` None: no transaction, each statement its own."""
         conn = self._conn(kind)
         try:
-            if begin is None or (self.postgres and kind == "read"):
+            if begin is None:
                 if self.postgres and not conn.autocommit:
                     conn.autocommit = True
                 yield Tx(self.local.cursors[kind], self.postgres)
