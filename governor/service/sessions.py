@@ -170,9 +170,9 @@ def sweep(svc: Services) -> int:
 def _fast(svc: Services, session_id: str) -> Decision | None:
     """A heartbeat that only moves the session's stored decision on (domain/fastpath.py): one
     read, the booking worked out here, one compare-and-set write (store/sessions.save_heartbeat),
-    the clock read between them. None when it
-    needs more (no stored decision, a purpose or uncounted marks, a booking that is not all
-    today's, a fact or a version changed, a user's row changed since the read): the full way."""
+    the clock read between them. None when it needs more (no stored decision, a purpose or
+    uncounted marks, a booking that is not all on today's booked row, a fact or a version changed,
+    many intervals to prune, a user's row changed since the read): the full way."""
     with svc.db.hot_read() as tx:
         view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
     if view is None:
@@ -193,7 +193,7 @@ def _fast(svc: Services, session_id: str) -> Decision | None:
     booking = ledger.book(user.activity, interval, reset_gap(policy.bands[snap.decision.band]))
     today = now.astimezone(tz).date()
     booked = [(day, round(t / MS)) for piece in booking.pieces for day, t in ledger.split_by_day(piece, tz)]
-    if any(day != today for day, _ in booked) or today not in _days_around(now):
+    if any(day != today for day, _ in booked) or today not in view.used or len(booking.activity.recent) > 8:
         return None
     ms = sum(n for _, n in booked)
     decision = fastpath.advance(
@@ -202,7 +202,7 @@ def _fast(svc: Services, session_id: str) -> Decision | None:
         session_ends_at=session.ends_at, used_today=timedelta(milliseconds=view.used.get(today, 0) + ms), now=now)
     if decision is None:
         return None
-    user.activity = ledger.prune(booking.activity, min(session.others_seen_from or now, now))
+    user.activity = booking.activity  # pruned the full way: intervals kept longer overlap nothing new
     session.counted_ms += round((interval[1] - interval[0]) / MS)
     session.last_seen_at, session.ends_at = now, decision.ends_at
     with svc.db.hot_cas() as tx:

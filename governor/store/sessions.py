@@ -10,34 +10,33 @@ from governor.store.sql import Tx
 from governor.store.users import UserRow
 
 _SESSION = ("s.id, s.user_pk, s.started_at, s.last_seen_at, s.ends_at, s.ended_at, s.end_reason, s.counted_ms, "
-            "(SELECT min(o.last_seen_at) FROM sessions o WHERE o.user_pk = s.user_pk AND o.ended_at IS NULL "
-            "AND o.id <> s.id), s.purpose")
-_GET = "SELECT " + _SESSION + " FROM sessions s WHERE id = :id"
-# A heartbeat's whole read in one statement: the user's row, the session, and the booked use of
-# the three days one of which is the user's local today (any zone is within a day of UTC). On
-# PostgreSQL also the user row's version (xmin), which the lock-free write compares.
+            "{others}, s.purpose")
+_GET = "SELECT " + _SESSION.format(
+    others="(SELECT min(o.last_seen_at) FROM sessions o WHERE o.user_pk = s.user_pk AND o.ended_at IS NULL "
+           "AND o.id <> s.id)") + " FROM sessions s WHERE id = :id"
+# A heartbeat's whole read in one statement: the user's row, the session (without the other
+# sessions: the fast way does not prune), and the booked use of the three days one of which is the
+# user's local today (any zone is within a day of UTC). On PostgreSQL also the user row's version
+# (xmin), which the lock-free write compares.
 _VIEW = ("SELECT " + ", ".join("u." + c for c in users.COLUMNS) + ", (SELECT max(version) FROM policies), "
-         + _SESSION + ", "
+         + _SESSION.format(others="NULL") + ", "
          + ", ".join(f"(SELECT used_ms FROM usage_days d WHERE d.user_pk = s.user_pk AND d.day = :d{i})"
                      for i in range(3))
          + ", {version} FROM sessions s JOIN users u ON u.pk = s.user_pk WHERE s.id = :id")
 _VIEW_PG, _VIEW_SQLITE = _VIEW.format(version="u.xmin::text"), _VIEW.format(version="NULL")
 _USER_SET = "activity = :activity, streak_start = :streak_start, last_active = :last_active"  # outlook stays
 _SESSION_SET = "last_seen_at = :last_seen_at, ends_at = :ends_at, counted_ms = :counted_ms"
-_BOOK = ("INSERT INTO usage_days (user_pk, day, used_ms, sessions) {source} ON CONFLICT (user_pk, day) "
-         "DO UPDATE SET used_ms = usage_days.used_ms + excluded.used_ms")
+_BOOK = "UPDATE usage_days SET used_ms = used_ms + :ms WHERE user_pk = :pk AND day = :day"
 # PostgreSQL, lock-free: one statement (so one transaction) that writes only if the user's row is
 # the version read; every change of anything of a user's also writes the user's row (its accrual
 # state or its audit chain head), so an unchanged row means nothing of theirs changed.
 _HEARTBEAT_PG = ("WITH u AS (UPDATE users SET " + _USER_SET + " WHERE pk = :pk AND xmin::text = :version "
                  "RETURNING pk), s AS (UPDATE sessions SET " + _SESSION_SET
                  + " WHERE id = :id AND user_pk IN (SELECT pk FROM u)){book} SELECT count(*) FROM u")
-_HEARTBEAT_PG_BOOK = _HEARTBEAT_PG.format(
-    book=", d AS (" + _BOOK.format(source="SELECT pk, :day, :ms, 0 FROM u") + ")")
+_HEARTBEAT_PG_BOOK = _HEARTBEAT_PG.format(book=", d AS (" + _BOOK + " AND user_pk IN (SELECT pk FROM u))")
 _HEARTBEAT_PG = _HEARTBEAT_PG.format(book="")
 _USER_SQLITE = "UPDATE users SET " + _USER_SET + " WHERE pk = :pk"
 _SESSION_SQLITE = "UPDATE sessions SET " + _SESSION_SET + " WHERE id = :id"
-_BOOK_SQLITE = _BOOK.format(source="VALUES (:pk, :day, :ms, 0)")
 _INSERT = ("INSERT INTO sessions (id, user_pk, client, started_at, last_seen_at, ends_at, counted_ms, "
            "policy_version, purpose) VALUES (:id, :pk, :client, :now, :now, :ends_at, 0, :policy_version, :purpose)")
 _SAVE = ("UPDATE sessions SET last_seen_at = :last_seen_at, ends_at = :ends_at, ended_at = :ended_at, "
@@ -101,11 +100,11 @@ def heartbeat_view(tx: Tx, session_id: str, days: tuple[date, date, date]) -> He
 def save_heartbeat(tx: Tx, view: HeartbeatView, day: date, ms: int) -> bool:
     """Write a heartbeat answered from the stored decision (which stays as it is, as do the
     user's uncounted marks: it has none): the user's accrual state, the session, and `ms` more
-    booked on `day`; only if nothing `view` read has changed since (False: decide under the lock
-    instead). PostgreSQL: one statement outside a transaction, compared on the user row's version
-    (every change of anything of a user's also writes the user's row). SQLite: inside the write
-    transaction, which reads the view again and compares it whole (the read and the working out
-    stay outside the writers' lock)."""
+    booked on `day` (whose row `view` found); only if nothing `view` read has changed since
+    (False: decide under the lock instead). PostgreSQL: one statement outside a transaction,
+    compared on the user row's version (every change of anything of a user's also writes the
+    user's row). SQLite: inside the write transaction, which reads the view again and compares
+    it whole (the read and the working out stay outside the writers' lock)."""
     u, s = view.user, view.session
     if not tx.postgres and tx.one(_VIEW_SQLITE, view.params) != view.version:
         return False
@@ -120,7 +119,7 @@ def save_heartbeat(tx: Tx, view: HeartbeatView, day: date, ms: int) -> bool:
     tx.run(_USER_SQLITE, params)
     tx.run(_SESSION_SQLITE, params)
     if ms:
-        tx.run(_BOOK_SQLITE, params)
+        tx.run(_BOOK, params)
     return True
 
 
