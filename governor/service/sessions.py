@@ -1,9 +1,9 @@
 """Sessions: admission, heartbeats, ends and the sweeper, each one short transaction under the
 user's lock: gather the facts, let the pure core decide, apply the result and its audit event.
 
-These are the hot paths: they run on the DB-API connection (store/sql.py), and a heartbeat that
-changes nothing but the time used answers from the user's stored decision (domain/fastpath.py):
-one read of the user and the session, three small writes.
+These are the hot paths: they run on the DB-API connection (store/sql.py). A heartbeat that
+changes nothing but the time used answers from the user's stored decision (domain/fastpath.py)
+and takes no lock: one read of the user, the session and the day, one compare-and-set write.
 """
 from __future__ import annotations
 
@@ -199,7 +199,7 @@ def _fast(svc: Services, session_id: str) -> Decision | None:
     decision = fastpath.advance(
         snap, facts_version=user.facts_version, policy_version=policy.version,
         booked_from=interval[0], streak_kept=booking.activity.streak_start == user.activity.streak_start,
-        session_ends_at=session.ends_at, used_today=timedelta(milliseconds=view.used.get(today, 0) + ms), now=now)
+        session_ends_at=session.ends_at, used_today=timedelta(milliseconds=view.used[today] + ms), now=now)
     if decision is None:
         return None
     user.activity = booking.activity  # pruned the full way: intervals kept longer overlap nothing new
