@@ -112,17 +112,29 @@ class Connections:
                 conn = None
         self.local.used[kind] = now
         if conn is None:
-            fairy = self.engines[kind].raw_connection()
-            conn = conns[kind] = fairy.driver_connection
-            fairy.detach()
+            conn, self.local.cursors[kind] = self._open(kind)
+            conns[kind] = conn
+            self.opened.append(conn)
+        return conn
+
+    def _open(self, kind: str):
+        """A new connection, set up, and its cursor; nothing is kept of one that fails."""
+        fairy = self.engines[kind].raw_connection()
+        conn = fairy.driver_connection
+        fairy.detach()
+        try:
             if self.postgres and kind == "read":  # also the lock-free heartbeat's (docs/decisions.md)
                 conn.autocommit = True
                 conn.execute("SET synchronous_commit = off")
             if not self.postgres and kind == "write":  # Database.hot_write checkpoints after the lock
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self.local.cursors[kind] = conn.cursor()
-            self.opened.append(conn)
-        return conn
+            return conn, conn.cursor()
+        except self.errors:
+            try:
+                conn.close()
+            except self.errors:  # already broken: nothing more to do
+                pass
+            raise
 
     def close_all(self) -> None:
         """Close every connection opened here (on dispose); threads still using one get errors."""
