@@ -100,9 +100,8 @@ def measure(gov_base: str, bare_base: str, token: str, sessions: list[str], args
     the two: on a shared machine one run of it moves by 10 % from one minute to the next."""
     users = len(sessions)
     before = wrk(bare_base + "/healthz", "GET", token, args.seconds, args.connections)
-    rows = []
-    rows.append(("status", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
-                                [f"/v1/users/bench-{i}/status" for i in range(users)])))
+    rows = [("status", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
+                            [f"/v1/users/bench-{i}/status" for i in range(users)]))]
     rows.append(("status idle", *wrk(gov_base + "/", "GET", token, args.seconds, args.connections,
                                      [f"/v1/users/idle-{i}/status" for i in range(users)])))
     rows.append(("heartbeat", *wrk(gov_base + "/", "POST", token, args.seconds, args.connections,

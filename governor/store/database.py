@@ -1,9 +1,12 @@
 """Engines and transactions.
 
-Every use case runs in one transaction: `db.write()` for a change, `db.read()` for a look.
-SQLite: WAL, a busy timeout, `secure_delete`, and `BEGIN IMMEDIATE` for writes, so a user's
-read-modify-write is serialised across gunicorn workers. PostgreSQL: the user row is locked
-with `SELECT ... FOR UPDATE` (see `repo.lock_user`), so only one user's requests queue.
+Every use case runs in one transaction: `db.write()` for a change, `db.read()` for a look (the
+hot paths: `hot_write()`, `hot_read()`, on the DB-API connection, store/sql.py). SQLite: WAL, a
+busy timeout, `secure_delete`, and `BEGIN IMMEDIATE` for writes, so a user's read-modify-write is
+serialised across gunicorn workers. PostgreSQL: the user row is locked with `SELECT ... FOR
+UPDATE` (see `repo.lock_user`), so only one user's requests queue. The one exception is the
+heartbeat that only moves its stored decision on: it reads without a lock and writes with a
+compare-and-set (`hot_cas()`, store/sessions.save_heartbeat).
 """
 from __future__ import annotations
 

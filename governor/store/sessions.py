@@ -93,7 +93,7 @@ def heartbeat_view(tx: Tx, session_id: str, days: tuple[date, date, date]) -> He
         return None
     n = len(users.COLUMNS) + 1
     used = {day: ms for day, ms in zip(days, r[n + 10:n + 13], strict=True) if ms is not None}
-    return HeartbeatView(users._row(tx, r[:n]), _row(tx, r[n:n + 10]), used, r[n + 13] if tx.postgres else r,
+    return HeartbeatView(users.from_row(tx, r[:n]), _row(tx, r[n:n + 10]), used, r[n + 13] if tx.postgres else r,
                          params)
 
 

@@ -57,7 +57,7 @@ class UserRow:
     policy_version: int | None
 
 
-def _row(tx: Tx, r) -> UserRow | None:
+def from_row(tx: Tx, r) -> UserRow | None:
     """A UserRow from a row whose first columns are COLUMNS and the active policy's version."""
     if r is None:
         return None
@@ -68,7 +68,7 @@ def _row(tx: Tx, r) -> UserRow | None:
 
 
 def get(tx: Tx, user_id: str, lock: bool = False) -> UserRow | None:
-    return _row(tx, tx.one(_BY_ID + (tx.for_update if lock else ""), {"user_id": user_id}))
+    return from_row(tx, tx.one(_BY_ID + (tx.for_update if lock else ""), {"user_id": user_id}))
 
 
 def get_or_create_locked(tx: Tx, user_id: str, now: datetime) -> UserRow:
@@ -84,11 +84,11 @@ def get_or_create_locked(tx: Tx, user_id: str, now: datetime) -> UserRow:
 def lock_by_session(tx: Tx, session_id: str) -> UserRow | None:
     """The user whose session this is, locked: every use case locks the user before anything of
     theirs, so two never wait on each other in opposite orders."""
-    return _row(tx, tx.one(_BY_SESSION + tx.for_update, {"session_id": session_id}))
+    return from_row(tx, tx.one(_BY_SESSION + tx.for_update, {"session_id": session_id}))
 
 
 def lock_by_pk(tx: Tx, pk: int) -> UserRow | None:
-    return _row(tx, tx.one(_BY_PK + tx.for_update, {"pk": pk}))
+    return from_row(tx, tx.one(_BY_PK + tx.for_update, {"pk": pk}))
 
 
 def policy_version(tx: Tx) -> int | None:
