@@ -190,10 +190,7 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
         return Decision(allowed=False, reason=reason, ends_at=None, warnings=(),
                         retry_at=retry_at and retry_at.astimezone(ctx.tz), **common)
     ends = ctx.session_ends(now, rules, remaining)
-    ends_at, kind = _earliest(ends) if ends else (None, None)
-    warnings = []
-    if ends_at is not None and _utc(ends_at) - _utc(now) <= timedelta(minutes=rules.warn_before_minutes):
-        warnings.append(Warning(kind, int((_utc(ends_at) - _utc(now)).total_seconds())))
+    ends_at, warnings = first_end(ends, now, rules.warn_before_minutes)
     streak = ctx.streak_length(now)
     number = reminder_number(streak, (rules.rest_reminder_minutes, user.controls.rest_reminder_minutes))
     if number:
@@ -222,6 +219,16 @@ def decide_heartbeat(policy: Policy, user: UserFacts, usage: Usage, now: datetim
         return start_now
     return replace(current, allowed=False, reason=at_end.reason, ends_at=None,
                    retry_at=now.astimezone(policy.zone(user.timezone)), warnings=(), outlook=None)
+
+
+def first_end(ends: list[tuple[datetime, str]], now: datetime,
+              warn_before_minutes: int) -> tuple[datetime | None, list[Warning]]:
+    """The first of a session's `ends` and, when it is that near, its warning."""
+    if not ends:
+        return None, []
+    ends_at, kind = _earliest(ends)
+    left = _utc(ends_at) - _utc(now)
+    return ends_at, [Warning(kind, int(left.total_seconds()))] if left <= timedelta(minutes=warn_before_minutes) else []
 
 
 def reminder_number(streak: timedelta | None, intervals: tuple[int | None, ...]) -> int:

@@ -15,12 +15,13 @@ before `valid_until`. tests/unit/test_fastpath.py checks the answers against `de
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from governor.domain.engine import Decision, Outlook, Reason, Warning, _earliest, reset_gap
-from governor.domain.policy import Band, BandRules
+from governor.domain.engine import (
+    Decision, Outlook, Reason, Usage, UserFacts, Warning, _Context, _earliest, _utc, first_end, reset_gap)
+from governor.domain.policy import Band, BandRules, Policy
 
 UTC = timezone.utc
 
@@ -115,6 +116,51 @@ def for_start(snap: Snapshot | None, *, facts_version: int, policy_version: int,
         return None
     return advance(snap, facts_version=facts_version, policy_version=policy_version, booked_from=snap.at,
                    streak_kept=True, session_ends_at=None, used_today=used_today, now=now)
+
+
+@dataclass(frozen=True)
+class Idle:
+    """A start's decision for a user with no session running and no continuous use going on,
+    taken at `at`. Until `until` (the next local midnight, the verification's expiry, the allowed
+    window's end, the next quiet hours) only `now` moves it: the ends that begin with the session
+    (the time left, the continuous-use limit) move with it, the others stay, and the warning
+    follows the first of them. No rest reminder is due: continuous use would begin at the start."""
+
+    decision: Decision
+    at: datetime
+    until: datetime
+    ends: tuple[tuple[datetime, str], ...]  # as decide() found them at `at`
+    warn_before_minutes: int
+
+
+def idle(policy: Policy, user: UserFacts, usage: Usage, now: datetime, decision: Decision) -> Idle | None:
+    """What `for_idle` needs to move `decision` (decide()'s, for a start at `now`, no purpose)
+    on; None when it does not apply (refused, a session running, continuous use going on)."""
+    if not decision.allowed or usage.active_ends:
+        return None
+    ctx = _Context(policy, user, usage, False, policy.zone(user.timezone))
+    now = now.astimezone(ctx.tz)
+    _, rules = ctx.rules_at(now)
+    if ctx.streak_length(now) is not None:
+        return None
+    ends = ctx.session_ends(now, rules, decision.remaining)
+    until = [_utc(ctx.next_day(now))] + [_utc(t) for t, kind in ends if kind == "time_running_out"]
+    v = user.verification
+    if v is not None and v.expires_at is not None and v.expires_at > now:
+        until.append(_utc(v.expires_at))
+    return Idle(decision, now, min(until), tuple(ends), rules.warn_before_minutes)
+
+
+def for_idle(idle: Idle | None, now: datetime) -> Decision | None:
+    """The decision for starting a session at `now`, moved on from `idle`; None when the full
+    decision is needed. It carries no outlook: a status stores nothing."""
+    if idle is None or not idle.at <= now < idle.until:
+        return None
+    shift = _utc(now) - _utc(idle.at)
+    ends = [(t if kind == "time_running_out" else t + shift, kind) for t, kind in idle.ends]
+    ends_at, warnings = first_end(ends, now, idle.warn_before_minutes)
+    return replace(idle.decision, ends_at=ends_at and ends_at.astimezone(idle.at.tzinfo), warnings=tuple(warnings),
+                   outlook=None)
 
 
 def _ms(t: timedelta) -> int:

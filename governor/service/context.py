@@ -19,6 +19,8 @@ class Services:
     clock: Clock
     settings: Settings
     _policies: dict[int, Policy] = field(default_factory=dict)
+    # service/sessions.status: what it gathered of a user, by user id, with the row it went with
+    statuses: dict = field(default_factory=dict)
 
     @property
     def grace(self) -> timedelta:

@@ -136,14 +136,51 @@ def end(svc: Services, session_id: str, client: str) -> Ended:
 def status(svc: Services, user_id: str, purpose: str | None = None) -> Status:
     """The decision for a session (of `purpose`) started now; reads only (an unknown user is a new one)."""
     with svc.db.hot_read() as tx:
-        user = users.get(tx, user_id)
-        policy = svc.policy_at(user.policy_version if user is not None else users.policy_version(tx))
-        purposes.check(policy, purpose)
         now = svc.clock.now()
-        facts, use, active = _gather(tx, policy, user, user_id, now)
-        decision = (_status_from_snapshot(policy, user, facts, use, now) if purpose is None else None) \
-            or decide(policy, facts, use, now, purpose=purpose)
-        return Status(decision, facts, len(active))
+        seen = _seen(svc, tx, user_id, now)
+    policy, facts, use = seen.policy, seen.facts, seen.use
+    purposes.check(policy, purpose)
+    if purpose is not None:
+        return Status(decide(policy, facts, use, now, purpose=purpose), facts, len(seen.active))
+    decision = _status_from_snapshot(policy, seen.user, facts, use, now) or fastpath.for_idle(seen.idle, now)
+    if decision is None:
+        decision = decide(policy, facts, use, now)
+        seen.idle = fastpath.idle(policy, facts, use, now, decision)
+    return Status(decision, facts, len(seen.active))
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What a status read of a user: their row (as the driver gave it and decoded), the policy,
+    the local day, what `_gather` found, and the idle decision (domain/fastpath.Idle) if any."""
+
+    raw: tuple | None
+    user: UserRow | None
+    policy: Policy
+    day: date
+    facts: UserFacts
+    use: Usage
+    active: list[Active]
+    idle: fastpath.Idle | None = None
+
+
+def _seen(svc: Services, tx: Tx, user_id: str, now: datetime) -> _Seen:
+    """The user, their policy and what `_gather` finds, for a status. A user's row changes with
+    every change of anything of theirs (docs/decisions.md), so what was gathered with the same
+    row on the same local day is still what the database holds: it is kept, per process, and a
+    repeated status reads only the user's row."""
+    raw = users.get_raw(tx, user_id)
+    seen = svc.statuses.get(user_id) if raw is not None else None
+    if seen is not None and seen.raw == raw and _local_day(now, seen.policy, seen.user) == seen.day:
+        return seen
+    user = users.from_row(tx, raw)
+    policy = svc.policy_at(user.policy_version if user is not None else users.policy_version(tx))
+    seen = _Seen(raw, user, policy, _local_day(now, policy, user), *_gather(tx, policy, user, user_id, now))
+    if raw is not None:
+        if len(svc.statuses) >= 10_000:
+            svc.statuses.clear()
+        svc.statuses[user_id] = seen
+    return seen
 
 
 def sweep(svc: Services) -> int:

@@ -68,7 +68,12 @@ def from_row(tx: Tx, r) -> UserRow | None:
 
 
 def get(tx: Tx, user_id: str, lock: bool = False) -> UserRow | None:
-    return from_row(tx, tx.one(_BY_ID + (tx.for_update if lock else ""), {"user_id": user_id}))
+    return from_row(tx, get_raw(tx, user_id, lock))
+
+
+def get_raw(tx: Tx, user_id: str, lock: bool = False) -> tuple | None:
+    """The user's row as the driver gives it (for `from_row`): equal raw rows are equal users."""
+    return tx.one(_BY_ID + (tx.for_update if lock else ""), {"user_id": user_id})
 
 
 def get_or_create_locked(tx: Tx, user_id: str, now: datetime) -> UserRow:

@@ -3,7 +3,8 @@
 Every time a heartbeat answers from the stored decision, the check below also gathers the facts
 and runs the full `decide_heartbeat()` on the same connection, and the two must be equal. Both
 fast ways are checked: `_fast` (one read, one write; lock-free on PostgreSQL) and `_advance` (the
-locked way's). Random histories drive it, on SQLite and PostgreSQL: two tabs of one child,
+locked way's). Every status, which may answer from what this process gathered before and from an
+idle child's earlier decision (`fastpath.for_idle`), is checked against facts read afresh. Random histories drive it, on SQLite and PostgreSQL: two tabs of one child,
 heartbeats at random gaps (past the grace too), ends, clock steps back and far forward, grants,
 locks, verifications and policy changes in between.
 """
@@ -21,7 +22,7 @@ from governor import create_app
 from governor.clock import FakeClock
 from governor.domain.engine import Verification, decide, decide_heartbeat
 from governor.errors import SessionEnded
-from governor.service import admin, sessions, users
+from governor.service import admin, guardians, sessions, users
 from governor.store import sessions as session_store
 from governor.store import users as user_store
 from tests.conftest import BACKENDS, settings_for, shanghai
@@ -71,10 +72,28 @@ def checked(monkeypatch):
             hits.append(now)
         return answer
 
+    any_status = sessions.status
+
+    def any_status_and_check(svc, user_id, purpose=None):
+        answer = any_status(svc, user_id, purpose)
+        assert answer == full_status(svc, user_id, purpose)
+        return answer
+
+    monkeypatch.setattr(sessions, "status", any_status_and_check)
     monkeypatch.setattr(sessions, "_fast", one_go_and_check)
     monkeypatch.setattr(sessions, "_advance", advance_and_check)
     monkeypatch.setattr(sessions, "_status_from_snapshot", status_and_check)
     return hits
+
+
+def full_status(svc, user_id: str, purpose: str | None = None) -> sessions.Status:
+    """A status from facts read now, and the full decision."""
+    now = svc.clock.now()
+    with svc.db.hot_read() as tx:
+        user = user_store.get(tx, user_id)
+        policy = svc.policy_at(user.policy_version if user is not None else user_store.policy_version(tx))
+        facts, use, active = sessions._gather(tx, policy, user, user_id, now)
+    return sessions.Status(decide(policy, facts, use, now, purpose=purpose), facts, len(active))
 
 
 def beat_or_end(svc, tabs: list[str | None], tab: int, kind: str) -> None:
@@ -133,6 +152,49 @@ def test_a_plain_session_is_answered_by_arithmetic(sqlite_template, tmp_path, ch
     assert sessions.status(svc, KID).decision.used_today == timedelta(minutes=29)
     assert len(checked) >= 20  # all but the heartbeats inside the warning before the forced break
     _dispose(svc, pg)
+
+
+def test_a_status_follows_every_change_made_by_another_instance(sqlite_template, tmp_path, pg):
+    """A status reads only the user's row when it has seen that row before; changes made by
+    another instance (another process, with its own memory) show at once all the same."""
+    here, clock = _service(sqlite_template, tmp_path, "two", shanghai(2026, 12, 2, 9, 0), pg)
+    there = create_app(settings_for(here.db.url.render_as_string(hide_password=False)),
+                       clock=clock).extensions["governor"]
+    users.set_verification(there, KID, Verification("verified", date(2014, 6, 15)), "t")
+
+    def status_here(minutes: int) -> sessions.Status:
+        clock.advance(seconds=minutes * 60)
+        got = sessions.status(here, KID)
+        assert got == full_status(here, KID)
+        return got
+
+    try:
+        assert status_here(0).decision.remaining == timedelta(minutes=60)
+        assert status_here(1) == full_status(here, KID) and here.statuses[KID].idle is not None  # from memory
+        admin.add_grant(there, KID, 10, None, None, "admin")
+        assert status_here(1).decision.remaining == timedelta(minutes=70)
+        guardians.link(there, KID, "mum", "t")
+        guardians.set_controls(there, "mum", KID, 20, ["10:00-10:30"], None, "app")
+        assert status_here(1).decision.remaining == timedelta(minutes=20 + 10)  # 09:03, the grant counts
+        assert status_here(5).decision.ends_at == shanghai(2026, 12, 2, 9, 38)  # moved by arithmetic
+        assert status_here(48).decision.ends_at == shanghai(2026, 12, 2, 10, 0)  # the quiet hours
+        assert status_here(0).decision.warnings[0].seconds_left == 240
+        admin.lock(there, KID, None, None, "admin")
+        assert status_here(1).decision.reason.value == "locked"
+        admin.unlock(there, KID, None, "admin")
+        guardians.unlink(there, KID, "mum", "t")
+        sid = sessions.start(there, KID, "t").session_id
+        assert status_here(0).active_sessions == 1
+        clock.advance(seconds=60)
+        sessions.heartbeat(there, sid, "t")
+        assert status_here(1).decision.used_today == timedelta(minutes=1)
+        sessions.end(there, sid, "t")
+        assert status_here(1).active_sessions == 0
+        admin.activate_policy(there, {**admin.active_policy(there)[0].document, "name": "tighter"}, "admin")
+        assert status_here(1).decision.policy_name == "tighter"
+    finally:
+        there.db.dispose()
+        _dispose(here, pg)
 
 
 _BEAT = st.tuples(st.just("beat"), st.integers(0, 1), st.integers(0, 200))

@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governor.domain import fastpath
-from governor.domain.engine import Usage, UserFacts, Verification, decide, looser_limit, recorded
-from governor.domain.policy import Band
-from tests.unit.test_engine import BORN, MINOR, SH, WED, at, mins, user, verified
+from governor.domain.controls import Controls
+from governor.domain.engine import Lock, Usage, UserFacts, Verification, decide, looser_limit, recorded
+from governor.domain.policy import Band, parse_windows
+from tests.unit.test_engine import BORN, MINOR, NPPA, NY, SH, WED, at, mins, policy_with, user, verified
 
 MINOR_V1 = MINOR.with_version(1)
 ADULT_BORN = BORN[Band.ADULT]
@@ -77,6 +78,60 @@ def test_advance_refuses_after_a_fact_or_policy_change_or_an_earlier_booking():
     assert fastpath.advance(snap, facts_version=3, policy_version=2, booked_from=start, **common) is None
     assert fastpath.advance(snap, facts_version=3, policy_version=1, booked_from=start - mins(1), **common) is None
     assert fastpath.advance(snap, facts_version=3, policy_version=1, booked_from=None, **common) is None
+
+
+LONG_BREAKS = policy_with({"daily_limit_minutes": 90, "continuous_limit_minutes": 20, "break_minutes": 10,
+                           "warn_before_minutes": 25, "allowed_hours": ["07:00-12:00", "12:00-21:30"]})
+
+
+@settings(max_examples=400, deadline=None)
+@given(policy=st.sampled_from([MINOR_V1, NPPA, LONG_BREAKS]),
+       born=st.sampled_from([*BORN.values(), None]), self_declared=st.booleans(),
+       expires_in=st.none() | st.integers(1, 3000), timezone=st.sampled_from([None, "America/New_York"]),
+       quiet=st.sampled_from([(), ("12:00-12:30",), ("21:00-07:00", "13:00-13:05")]),
+       guardian_limit=st.none() | st.integers(1, 120), reminders=st.none() | st.integers(1, 50),
+       lock=st.sampled_from([None, "past", "future"]), granted=st.integers(0, 30), used=st.integers(0, 130),
+       last_active_ago=st.none() | st.integers(0, 3000), start_minute=st.integers(0, 7 * 1440 - 1),
+       steps=st.lists(st.integers(-120, 3 * 3600), min_size=1, max_size=12))
+def test_for_idle_equals_decide_for_a_child_without_a_session(
+        policy, born, self_declared, expires_in, timezone, quiet, guardian_limit, reminders, lock, granted, used,
+        last_active_ago, start_minute, steps):
+    """A child with nothing running asks for statuses at random later (and earlier) instants:
+    whenever `for_idle` answers from the decision taken earlier, its answer is the full one."""
+    now = at(WED) - timedelta(days=2) + mins(start_minute)
+    v = None if born is None else Verification(
+        "self_declared" if self_declared else "verified", born,
+        expires_at=None if expires_in is None else now + mins(expires_in))
+    day = now.astimezone(NY if timezone else SH).date()
+    facts = UserFacts("k", v, timezone, lock={None: None, "past": Lock(now - mins(1)), "future": Lock(now + mins(30))}[
+        lock], grants={day: granted}, controls=Controls(guardian_limit, parse_windows(list(quiet), "quiet"), reminders))
+    last = None if last_active_ago is None else now - mins(last_active_ago)
+    usage = Usage(days={day: mins(used)}, streak_start=last and last - mins(10), last_active=last)
+    idle = fastpath.idle(policy, facts, usage, now, decide(policy, facts, usage, now))
+    for step in steps:
+        now += timedelta(seconds=step)
+        full = decide(policy, facts, usage, now)
+        fast = fastpath.for_idle(idle, now)
+        if fast is not None:
+            assert fast == full
+        else:
+            idle = fastpath.idle(policy, facts, usage, now, full)
+
+
+def test_for_idle_holds_no_running_session_nor_continuous_use_and_not_before_its_instant():
+    start = at(WED, 9)
+    facts = twelve()
+    fresh = Usage(days={WED: mins(10)})
+    idle = fastpath.idle(MINOR_V1, facts, fresh, start, decide(MINOR_V1, facts, fresh, start))
+    later = fastpath.for_idle(idle, start + mins(7))
+    assert later == decide(MINOR_V1, facts, fresh, start + mins(7))
+    assert later.ends_at == start + mins(7 + 30)  # the break moves with the start: no streak yet
+    assert fastpath.for_idle(idle, start - timedelta(seconds=1)) is None
+    assert fastpath.for_idle(idle, at(WED, 22)) is None  # curfew
+    running = Usage(days={WED: mins(10)}, active_ends=(start + mins(20),))
+    assert fastpath.idle(MINOR_V1, facts, running, start, decide(MINOR_V1, facts, running, start)) is None
+    resting = Usage(days={WED: mins(10)}, streak_start=start - mins(10), last_active=start - mins(1))
+    assert fastpath.idle(MINOR_V1, facts, resting, start, decide(MINOR_V1, facts, resting, start)) is None
 
 
 def test_a_user_limit_may_only_tighten_the_band():
