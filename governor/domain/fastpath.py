@@ -20,7 +20,18 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from governor.domain.engine import (
-    Decision, Outlook, Reason, Usage, UserFacts, Warning, _Context, _earliest, _utc, first_end, reset_gap)
+    Decision,
+    Outlook,
+    Reason,
+    Usage,
+    UserFacts,
+    Warning,
+    _Context,
+    _earliest,
+    _utc,
+    first_end,
+    reset_gap,
+)
 from governor.domain.policy import Band, BandRules, Policy
 
 UTC = timezone.utc

@@ -4,7 +4,8 @@ Every time a heartbeat answers from the stored decision, the check below also ga
 and runs the full `decide_heartbeat()` on the same connection, and the two must be equal. Both
 fast ways are checked: `_fast` (one read, one write; lock-free on PostgreSQL) and `_advance` (the
 locked way's). Every status, which may answer from what this process gathered before and from an
-idle child's earlier decision (`fastpath.for_idle`), is checked against facts read afresh. Random histories drive it, on SQLite and PostgreSQL: two tabs of one child,
+idle child's earlier decision (`fastpath.for_idle`), is checked against facts read afresh.
+Random histories drive it, on SQLite and PostgreSQL: two tabs of one child,
 heartbeats at random gaps (past the grace too), ends, clock steps back and far forward, grants,
 locks, verifications and policy changes in between.
 """
