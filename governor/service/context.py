@@ -21,6 +21,7 @@ class Services:
     _policies: dict[int, Policy] = field(default_factory=dict)
     # service/sessions.status: what it gathered of a user, by user id, with the row it went with
     statuses: dict = field(default_factory=dict)
+    policy_seen: int | None = None  # the active policy's version, as a hot read last saw it
 
     @property
     def grace(self) -> timedelta:

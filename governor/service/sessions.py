@@ -7,8 +7,9 @@ and takes no lock: one read of the user, the session and the day, one compare-an
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from governor.audit import Entry, append_to_user_chain
@@ -27,6 +28,7 @@ from governor.store.sql import Tx
 from governor.store.users import UserRow
 
 SWEEPER = "governor-sweeper"
+log = logging.getLogger(__name__)
 MS = timedelta(milliseconds=1)
 UTC = timezone.utc
 
@@ -91,7 +93,7 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
     Most heartbeats only move the stored decision on (`_fast`): one read without a lock, one
     compare-and-set write. Anything else, or a user whose data changed in between, takes the full
     way under the user's lock."""
-    decision = _fast(svc, session_id)
+    decision = _in_one(svc, session_id) or _fast(svc, session_id)
     if decision is not None:
         return decision
     with svc.db.hot_write() as tx:
@@ -204,6 +206,35 @@ def sweep(svc: Services) -> int:
 
 # -- the steps --------------------------------------------------------------------------------
 
+def _in_one(svc: Services, session_id: str) -> Decision | None:
+    """PostgreSQL: the commonest heartbeat (a session that booked the user's latest use goes on,
+    inside its stored decision's validity, on the policy zone's today, for a user without a zone
+    of their own) in one statement (store/sessions.heartbeat_in_one), which does what `_fast`
+    would do in two; the answer is the stored decision moved on, as there. None when it is not
+    that case: nothing was written. The policy version is the latest this process has seen."""
+    version = svc.policy_seen
+    if svc.db.sqlite or version is None:
+        return None
+    policy = svc.policy_at(version)
+    tz = _zone(policy, None)
+    now = svc.clock.now()
+    today = now.astimezone(tz).date()
+    with svc.db.hot_cas() as tx:
+        done = sessions.heartbeat_in_one(tx, session_id, now, svc.grace, datetime.combine(today, time(0), tzinfo=tz),
+                                         today, version)
+    if done is None:
+        return None
+    decision = fastpath.advance(
+        fastpath.load(done.outlook, tz), facts_version=done.facts_version, policy_version=version,
+        booked_from=done.booked_from, streak_kept=True, session_ends_at=done.ends_before,
+        used_today=timedelta(milliseconds=done.used_ms), now=now)
+    if decision is None or decision.ends_at != done.ends_at:  # a bug: the statement and the domain disagree
+        log.error("heartbeat %s: the one-statement way and fastpath.advance disagree (%s, %s)",
+                  session_id, decision and decision.ends_at, done.ends_at)
+        return None  # the time is booked; the next way books nothing more and decides
+    return decision
+
+
 def _fast(svc: Services, session_id: str) -> Decision | None:
     """A heartbeat that only moves the session's stored decision on (domain/fastpath.py): one
     read, the booking worked out here, one compare-and-set write (store/sessions.save_heartbeat),
@@ -215,6 +246,7 @@ def _fast(svc: Services, session_id: str) -> Decision | None:
     if view is None:
         return None
     user, session = view.user, view.session
+    svc.policy_seen = user.policy_version
     if session.ended_at is not None or session.purpose is not None or user.outlook is None or user.marked != "[]":
         return None
     policy = svc.policy_at(user.policy_version)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from governor.store import users
 from governor.store.sql import Tx
@@ -35,6 +35,39 @@ _HEARTBEAT_PG = ("WITH u AS (UPDATE users SET " + _USER_SET + " WHERE pk = :pk A
                  + " WHERE id = :id AND user_pk IN (SELECT pk FROM u)){book} SELECT count(*) FROM u")
 _HEARTBEAT_PG_BOOK = _HEARTBEAT_PG.format(book=", d AS (" + _BOOK + " AND user_pk IN (SELECT pk FROM u))")
 _HEARTBEAT_PG = _HEARTBEAT_PG.format(book="")
+# PostgreSQL, the commonest heartbeat in one statement (`heartbeat_in_one`): a session that booked
+# the user's latest use goes on within its grace, inside its stored decision's validity, on the
+# policy zone's `today`. The conditions are `service/sessions._fast`'s and `fastpath.advance`'s for
+# that case, which makes the booking simple: the whole interval is new, it extends the last booked
+# interval, the streak goes on, all of it on today's row. The milliseconds are rounded half to even,
+# as Python's round(); the session's new end is the stored decision's moved on (fastpath.advance).
+# Written only if the user's row is still the version read, as in _HEARTBEAT_PG.
+_IN_ONE = (
+    "WITH v AS (SELECT u.pk, u.xmin AS version, u.outlook, u.facts_version, s.last_seen_at, s.ends_at, j.a, "
+    "(extract(epoch FROM CAST(:now AS timestamptz) - s.last_seen_at) * 1000000)::bigint AS us, "
+    "(SELECT used_ms FROM usage_days d WHERE d.user_pk = u.pk AND d.day = :today) AS used, "
+    "(j.o ->> 'remaining_ms')::bigint + (j.o ->> 'used_ms')::bigint AS allowance, "
+    "(j.o ->> 'fixed_end')::timestamptz AS fixed_end "
+    "FROM sessions s JOIN users u ON u.pk = s.user_pk "
+    "CROSS JOIN LATERAL (SELECT u.outlook::jsonb AS o, u.activity::jsonb AS a) j "
+    "WHERE s.id = :id AND s.ended_at IS NULL AND s.purpose IS NULL AND u.timezone IS NULL AND u.marked = '[]' "
+    "AND u.last_active = s.last_seen_at AND s.last_seen_at >= :midnight AND :now > s.last_seen_at "
+    "AND :now <= s.last_seen_at + :grace AND (s.ends_at IS NULL OR :now < s.ends_at) "
+    "AND (SELECT max(version) FROM policies) = :version AND (j.o -> 'policy' ->> 1)::int = :version "
+    "AND (j.o ->> 'facts_version')::int = u.facts_version AND (j.o ->> 'at')::timestamptz <= s.last_seen_at "
+    "AND :now < (j.o ->> 'valid_until')::timestamptz AND jsonb_array_length(j.a) BETWEEN 1 AND 8 "
+    "AND (j.a -> -1 ->> 1)::timestamptz = s.last_seen_at), "
+    "w AS (SELECT v.*, CASE WHEN mod(us, 1000) = 500 THEN us / 1000 + mod(us / 1000, 2) "
+    "ELSE (us + 500) / 1000 END AS ms FROM v WHERE used IS NOT NULL), "
+    "u AS (UPDATE users SET activity = jsonb_set(w.a, '{-1,1}', to_jsonb(CAST(:now_iso AS text)))::text, "
+    "last_active = :now FROM w WHERE users.pk = w.pk AND users.xmin = w.version RETURNING users.pk), "
+    "s AS (UPDATE sessions SET last_seen_at = :now, counted_ms = counted_ms + w.ms, "
+    "ends_at = LEAST(w.fixed_end, CAST(:now AS timestamptz) "
+    "+ (w.allowance - w.used - w.ms) * interval '1 millisecond') "
+    "FROM w WHERE sessions.id = :id AND EXISTS (SELECT 1 FROM u) RETURNING sessions.ends_at), "
+    "d AS (UPDATE usage_days SET used_ms = used_ms + w.ms FROM w WHERE usage_days.user_pk = w.pk "
+    "AND usage_days.day = :today AND EXISTS (SELECT 1 FROM u) RETURNING usage_days.used_ms) "
+    "SELECT w.outlook, w.facts_version, w.last_seen_at, w.ends_at, d.used_ms, s.ends_at FROM w, d, s")
 _USER_SQLITE = "UPDATE users SET " + _USER_SET + " WHERE pk = :pk"
 _SESSION_SQLITE = "UPDATE sessions SET " + _SESSION_SET + " WHERE id = :id"
 _INSERT = ("INSERT INTO sessions (id, user_pk, client, started_at, last_seen_at, ends_at, counted_ms, "
@@ -121,6 +154,30 @@ def save_heartbeat(tx: Tx, view: HeartbeatView, day: date, ms: int) -> bool:
     if ms:
         tx.run(_BOOK, params)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class InOne:
+    """What `heartbeat_in_one` read and wrote: the stored decision and facts version it went on
+    from, where the booked interval began, the session's end before, the day's new total and
+    the session's new end."""
+
+    outlook: str
+    facts_version: int
+    booked_from: datetime
+    ends_before: datetime | None
+    used_ms: int
+    ends_at: datetime | None
+
+
+def heartbeat_in_one(tx: Tx, session_id: str, now: datetime, grace: timedelta, midnight: datetime,
+                     today: date, policy_version: int) -> InOne | None:
+    """PostgreSQL: the commonest heartbeat read, booked and written in one statement outside a
+    transaction (see _IN_ONE); None when it is not that case or the user's row changed meanwhile:
+    then nothing was written."""
+    r = tx.one(_IN_ONE, {"id": session_id, "now": now, "now_iso": now.isoformat(), "grace": grace,
+                         "midnight": midnight, "today": today, "version": policy_version})
+    return None if r is None else InOne(*r)
 
 
 def insert(tx: Tx, session_id: str, user_pk: int, client: str, now: datetime, ends_at: datetime | None,

@@ -1,11 +1,19 @@
 """The lock-free heartbeat (service/sessions._fast, store/sessions.save_heartbeat): a change of
 the user's committed between its read and its write makes the write miss, and the heartbeat is
 then decided in full under the user's lock, from the changed facts, booked once. On both
-databases: PostgreSQL compares the user row's version, SQLite the whole view."""
+databases: PostgreSQL compares the user row's version, SQLite the whole view. And PostgreSQL's
+one-statement heartbeat (sessions._in_one): a change committed while it waits for the user's row
+makes it write nothing."""
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from datetime import date, timedelta
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
 
 from governor import create_app
 from governor.clock import FakeClock
@@ -24,6 +32,7 @@ def _service(url):
 
 
 def test_a_grant_between_read_and_write_sends_the_heartbeat_the_locked_way(db_url, monkeypatch):
+    monkeypatch.setattr(sessions, "_in_one", lambda svc, session_id: None)  # the two-statement way here
     svc, clock = _service(db_url)
     users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
     sid = sessions.start(svc, KID, "t").session_id
@@ -57,4 +66,40 @@ def test_a_grant_between_read_and_write_sends_the_heartbeat_the_locked_way(db_ur
     clock.advance(seconds=60)
     assert sessions.heartbeat(svc, sid, "t").remaining == timedelta(minutes=57 + 15)
     assert writes[-1] is True  # and the next one is fast again
+    svc.db.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_change_committed_while_the_one_statement_heartbeat_waits_makes_it_write_nothing(db_url):
+    svc, clock = _service(db_url)
+    users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
+    sid = sessions.start(svc, KID, "t").session_id
+    clock.advance(seconds=60)
+    sessions.heartbeat(svc, sid, "t")  # the two-statement way: this process learns the policy version
+    clock.advance(seconds=60)
+    assert sessions._in_one(svc, sid).used_today == timedelta(minutes=2)  # the one-statement way
+
+    dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as other:  # a change of the user's, not yet committed
+        other.execute("UPDATE users SET facts_version = facts_version + 1 WHERE user_id = %s", (KID,))
+        clock.advance(seconds=60)
+        got = []
+        beat = threading.Thread(target=lambda: got.append(sessions._in_one(svc, sid)))
+        beat.start()
+        with psycopg.connect(dsn, autocommit=True) as watch:  # until the heartbeat waits for the row
+            for _ in range(1000):
+                if watch.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                 "AND datname = current_database()").fetchone()[0]:
+                    break
+                time.sleep(0.01)
+            else:
+                pytest.fail("the heartbeat never waited for the user's row")
+        other.commit()
+        beat.join(10)
+    assert got == [None]  # wrote nothing
+    with svc.db.hot_read() as tx:
+        view = session_store.heartbeat_view(tx, sid, sessions._days_around(clock.now()))
+    assert view.session.counted_ms == 120_000 and view.used[date(2026, 12, 2)] == 120_000
+    d = sessions.heartbeat(svc, sid, "t")  # decided afresh (the facts changed), booked once
+    assert d.used_today == timedelta(minutes=3)
     svc.db.dispose()
