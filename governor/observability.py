@@ -10,8 +10,8 @@ import json
 import logging
 import os
 import re
+import secrets
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -44,7 +44,7 @@ def _child(metric, *labels: str):
 
 def request_id(given: str) -> str:
     """The caller's X-Request-Id when it is a sane one, else a new one."""
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.match(given) else secrets.token_hex(16)
 
 
 def finished(rid: str | None, method: str, endpoint: str, status: int, elapsed: float, client: str | None) -> None:

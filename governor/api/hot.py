@@ -12,6 +12,7 @@ the same answers.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -31,6 +32,8 @@ class HotRoutes:
         self.svc = app.extensions["governor"]
         self.auth = app.extensions["governor.auth"]
         self.limits = app.extensions["governor.limits"]
+        j = app.json  # the same JSON as app.json.dumps, its encoder built once
+        self.encode = json.JSONEncoder(default=j.default, ensure_ascii=j.ensure_ascii, sort_keys=j.sort_keys).encode
 
     def __call__(self, environ, start_response):
         kind, key = self._route(environ)
@@ -48,7 +51,7 @@ class HotRoutes:
                 out = status_json(sessions.status(self.svc, key), self.svc.clock.now())
         except Exception:  # refused, failed or a bug: Flask answers it (and logs a bug) from scratch
             return self.wsgi_app(environ, start_response)
-        body = (self.app.json.dumps(out) + "\n").encode()
+        body = (self.encode(out) + "\n").encode()
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                                   ("X-Request-Id", rid), ("X-Content-Type-Options", "nosniff"),
