@@ -3,7 +3,9 @@ user's lock: gather the facts, let the pure core decide, apply the result and it
 
 These are the hot paths: they run on the DB-API connection (store/sql.py). A heartbeat that
 changes nothing but the time used answers from the user's stored decision (domain/fastpath.py)
-and takes no lock: one read of the user, the session and the day, one compare-and-set write.
+and takes no lock: one read of the user, the session and the day, one compare-and-set write (on
+PostgreSQL, commonly, both in one statement). A status reads only the user's row when this process
+has seen that row before (`_seen`), and an idle child's status moves an earlier decision on.
 """
 from __future__ import annotations
 
@@ -91,8 +93,9 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
     """Accrue the time since the last heartbeat and decide again; a refusal ends the session.
 
     Most heartbeats only move the stored decision on (`_fast`): one read without a lock, one
-    compare-and-set write. Anything else, or a user whose data changed in between, takes the full
-    way under the user's lock."""
+    compare-and-set write; on PostgreSQL the commonest of them in one statement (`_in_one`).
+    Anything else, or a user whose data changed in between, takes the full way under the user's
+    lock."""
     decision = _in_one(svc, session_id) or _fast(svc, session_id)
     if decision is not None:
         return decision
