@@ -240,12 +240,29 @@ def _in_one(svc: Services, session_id: str) -> Decision | None:
 
 def _fast(svc: Services, session_id: str) -> Decision | None:
     """A heartbeat that only moves the session's stored decision on (domain/fastpath.py): one
-    read, the booking worked out here, one compare-and-set write (store/sessions.save_heartbeat),
-    the clock read between them. None when it needs more (no stored decision, a purpose or
-    uncounted marks, a booking that is not all on today's booked row, a fact or a version changed,
-    many intervals to prune, a user's row changed since the read): the full way."""
+    read, the booking worked out here, one write (store/sessions.save_heartbeat). None when it
+    needs more (no stored decision, a purpose or uncounted marks, a booking that is not all on
+    today's booked row, a fact or a version changed, many intervals to prune, a user's row
+    changed since the read): the full way. On PostgreSQL the read takes no lock and the write is
+    a compare-and-set; on SQLite, whose write transaction is the only writer, both run in it."""
+    if svc.db.sqlite:
+        with svc.db.hot_write() as tx:
+            moved = _moved_on(svc, tx, session_id)
+            if moved is not None:
+                sessions.save_heartbeat(tx, *moved[1:])
+            return moved and moved[0]
     with svc.db.hot_read() as tx:
-        view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
+        moved = _moved_on(svc, tx, session_id)
+    if moved is None:
+        return None
+    with svc.db.hot_cas() as tx:
+        return moved[0] if sessions.save_heartbeat(tx, *moved[1:]) else None
+
+
+def _moved_on(svc: Services, tx: Tx, session_id: str) -> tuple[Decision, sessions.HeartbeatView, date, int] | None:
+    """`_fast`'s read and working out: the decision, the view read, and the milliseconds booked
+    on `today`, which the view's objects now hold; None when the fast way does not apply."""
+    view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
     if view is None:
         return None
     user, session = view.user, view.session
@@ -277,8 +294,7 @@ def _fast(svc: Services, session_id: str) -> Decision | None:
     user.activity = booking.activity  # pruned the full way: intervals kept longer overlap nothing new
     session.counted_ms += round((interval[1] - interval[0]) / MS)
     session.last_seen_at, session.ends_at = now, decision.ends_at
-    with svc.db.hot_cas() as tx:
-        return decision if sessions.save_heartbeat(tx, view, today, ms) else None
+    return decision, view, today, ms
 
 
 def _days_around(now: datetime) -> tuple[date, date, date]:

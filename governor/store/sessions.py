@@ -97,8 +97,7 @@ class HeartbeatView:
     user: UserRow
     session: SessionRow
     used: dict[date, int]  # booked milliseconds of the days asked for that have any
-    version: str | tuple  # what save_heartbeat compares: PostgreSQL the user row's xmin, SQLite the whole row
-    params: dict
+    version: str | None  # PostgreSQL: the user row's xmin, which save_heartbeat compares
 
 
 def new_id() -> str:
@@ -126,8 +125,7 @@ def heartbeat_view(tx: Tx, session_id: str, days: tuple[date, date, date]) -> He
         return None
     n = len(users.COLUMNS) + 1
     used = {day: ms for day, ms in zip(days, r[n + 10:n + 13], strict=True) if ms is not None}
-    return HeartbeatView(users.from_row(tx, r[:n]), _row(tx, r[n:n + 10]), used, r[n + 13] if tx.postgres else r,
-                         params)
+    return HeartbeatView(users.from_row(tx, r[:n]), _row(tx, r[n:n + 10]), used, r[n + 13])
 
 
 def save_heartbeat(tx: Tx, view: HeartbeatView, day: date, ms: int) -> bool:
@@ -136,11 +134,8 @@ def save_heartbeat(tx: Tx, view: HeartbeatView, day: date, ms: int) -> bool:
     booked on `day` (whose row `view` found); only if nothing `view` read has changed since
     (False: decide under the lock instead). PostgreSQL: one statement outside a transaction,
     compared on the user row's version (every change of anything of a user's also writes the
-    user's row). SQLite: inside the write transaction, which reads the view again and compares
-    it whole (the read and the working out stay outside the writers' lock)."""
+    user's row). SQLite: in the write transaction that read `view` (the only writer)."""
     u, s = view.user, view.session
-    if not tx.postgres and tx.one(_VIEW_SQLITE, view.params) != view.version:
-        return False
     act = u.activity
     params = {"activity": users.activity_json(act), "streak_start": tx.instant(act.streak_start),
               "last_active": tx.instant(act.last_active), "pk": u.pk,

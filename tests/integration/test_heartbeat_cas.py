@@ -1,9 +1,9 @@
-"""The lock-free heartbeat (service/sessions._fast, store/sessions.save_heartbeat): a change of
-the user's committed between its read and its write makes the write miss, and the heartbeat is
-then decided in full under the user's lock, from the changed facts, booked once. On both
-databases: PostgreSQL compares the user row's version, SQLite the whole view. And PostgreSQL's
-one-statement heartbeat (sessions._in_one): a change committed while it waits for the user's row
-makes it write nothing."""
+"""PostgreSQL's lock-free heartbeat (service/sessions._fast, store/sessions.save_heartbeat): a
+change of the user's committed between its read and its write makes the write miss (it compares
+the user row's version), and the heartbeat is then decided in full under the user's lock, from the
+changed facts, booked once. And the one-statement heartbeat (sessions._in_one): a change committed
+while it waits for the user's row makes it write nothing. (On SQLite the heartbeat's read and
+write run in one write transaction, the only writer: nothing can come between them.)"""
 from __future__ import annotations
 
 import threading
@@ -31,6 +31,7 @@ def _service(url):
     return app.extensions["governor"], clock
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_grant_between_read_and_write_sends_the_heartbeat_the_locked_way(db_url, monkeypatch):
     monkeypatch.setattr(sessions, "_in_one", lambda svc, session_id: None)  # the two-statement way here
     svc, clock = _service(db_url)
