@@ -281,11 +281,23 @@ def test_the_one_statement_heartbeat_only_where_it_is_exact(sqlite_template, tmp
         clock.advance(seconds=45)
     sessions.end(svc, second, "t")
     if pg:
+        clock.advance(hours=3)
+        admin.add_grant(svc, KID, 30, None, None, "admin")  # the day's 20 minutes are used up
+        users.set_verification(svc, "kid2", Verification("verified", date(2014, 6, 15)), "t")
+        plain = [sessions.start(svc, kid, "t").session_id for kid in (KID, "kid2")]
+        for _ in range(2):
+            clock.advance(seconds=60)
+            assert [sessions.heartbeat(svc, s, "t").allowed for s in plain] == [True, True]
+        assert None not in answered[-2:]
         policy, _ = admin.active_policy(svc)
         doc = {**policy.document}
         doc["bands"] = {**doc["bands"], "age_8_15": {**doc["bands"]["age_8_15"], "uncounted_minutes": {"learning": 20}}}
         admin.activate_policy(svc, doc, "admin")
-        clock.advance(hours=3)
+        clock.advance(seconds=60)
+        for s in plain:  # their stored decisions are the old policy's (the first teaches this process the new one)
+            sessions.heartbeat(svc, s, "t")
+            assert answered[-1] is None
+            sessions.end(svc, s, "t")
         learning = sessions.start(svc, KID, "t", "learning").session_id
         before = len(answered)
         for _ in range(3):
