@@ -32,6 +32,7 @@ from governor.store.users import UserRow
 SWEEPER = "governor-sweeper"
 log = logging.getLogger(__name__)
 MS = timedelta(milliseconds=1)
+STATUSES_KEPT = 5_000  # users whose status facts a process keeps (about 4 KB each), then it starts again
 UTC = timezone.utc
 
 
@@ -182,7 +183,7 @@ def _seen(svc: Services, tx: Tx, user_id: str, now: datetime) -> _Seen:
     policy = svc.policy_at(user.policy_version if user is not None else users.policy_version(tx))
     seen = _Seen(raw, user, policy, _local_day(now, policy, user), *_gather(tx, policy, user, user_id, now))
     if raw is not None:
-        if len(svc.statuses) >= 10_000:
+        if len(svc.statuses) >= STATUSES_KEPT:
             svc.statuses.clear()
         svc.statuses[user_id] = seen
     return seen
