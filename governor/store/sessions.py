@@ -116,9 +116,10 @@ def _row(tx: Tx, r) -> SessionRow:
 
 
 def heartbeat_view(tx: Tx, session_id: str, days: tuple[date, date, date]) -> HeartbeatView | None:
-    """The session, its user and the booked use of `days`, read at one instant without a lock,
-    for `save_heartbeat`'s compare-and-set. (Not for a locked read on PostgreSQL: a row lock
-    taken in a join re-reads the user's row after a wait, but not the session's.)"""
+    """The session, its user and the booked use of `days`, read at one instant: on PostgreSQL
+    without a lock, for `save_heartbeat`'s compare-and-set (not for a locked read: a row lock
+    taken in a join re-reads the user's row after a wait, but not the session's); on SQLite in
+    the write transaction that writes it."""
     params = {"id": session_id, "d0": tx.day(days[0]), "d1": tx.day(days[1]), "d2": tx.day(days[2])}
     r = tx.one(_VIEW_PG if tx.postgres else _VIEW_SQLITE, params)
     if r is None:
