@@ -147,6 +147,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     _check_database_url(settings.database_url)
     if settings.audit_retention_days < 183:
         raise ConfigError("GOVERNOR_AUDIT_RETENTION_DAYS: at least 183 (six months of records)")
+    if settings.usage_retention_days < 8:  # the week's use decides; a status remembers it with the user's row
+        raise ConfigError("GOVERNOR_USAGE_RETENTION_DAYS: at least 8 (a weekly limit needs the week's use)")
     return _anchored(settings, base)
 
 

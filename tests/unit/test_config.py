@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from governor.config import PROJECT_DIR, load_settings, warn_unknown_variables
+import pytest
+
+from governor.config import PROJECT_DIR, ConfigError, load_settings, warn_unknown_variables
 
 
 def test_relative_paths_are_taken_from_the_project_folder_by_default():
@@ -39,3 +41,11 @@ def test_unknown_variables_are_named_with_the_nearest_known_one(caplog):
         "GOVERNOR_JWT_SECRETS is not a Governor setting and is ignored; did you mean GOVERNOR_JWT_SECRET?",
         "GOVERNOR_ZZZ is not a Governor setting and is ignored; see README, Configuration, for the known ones"]
     assert [r.getMessage() for r in caplog.records] == said
+
+
+@pytest.mark.parametrize("name, value, minimum", [("GOVERNOR_AUDIT_RETENTION_DAYS", "182", "183"),
+                                                  ("GOVERNOR_USAGE_RETENTION_DAYS", "7", "8")])
+def test_retention_has_a_floor(name, value, minimum):
+    with pytest.raises(ConfigError, match=f"{name}: at least {minimum}"):
+        load_settings({name: value})
+    load_settings({name: minimum})
