@@ -93,14 +93,19 @@ def start(svc: Services, user_id: str, client: str, purpose: str | None = None) 
 def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
     """Accrue the time since the last heartbeat and decide again; a refusal ends the session.
 
-    Most heartbeats only move the stored decision on (`_fast`): one read without a lock, one
-    compare-and-set write; on PostgreSQL the commonest of them in one statement (`_in_one`).
-    Anything else, or a user whose data changed in between, takes the full way under the user's
-    lock."""
-    decision = _in_one(svc, session_id) or _fast(svc, session_id)
+    Most heartbeats only move the stored decision on (`_fast`). On PostgreSQL that is one read
+    without a lock and one compare-and-set write, the commonest of them in one statement
+    (`_in_one`); on SQLite it runs first in the write transaction. Anything else, or a user whose
+    data changed in between, takes the full way under the user's lock."""
+    decision = _in_one(svc, session_id)  # PostgreSQL's commonest heartbeat; None on SQLite
+    if decision is None and not svc.db.sqlite:
+        decision = _fast(svc, session_id)  # lock-free: a read and a compare-and-set
     if decision is not None:
         return decision
     with svc.db.hot_write() as tx:
+        decision = _fast(svc, session_id, tx) if svc.db.sqlite else None
+        if decision is not None:
+            return decision
         user, session = _locked(tx, session_id)
         if session.ended_at is not None:
             raise SessionEnded(f"session {session_id} has ended ({session.end_reason})",
@@ -239,19 +244,19 @@ def _in_one(svc: Services, session_id: str) -> Decision | None:
     return decision
 
 
-def _fast(svc: Services, session_id: str) -> Decision | None:
+def _fast(svc: Services, session_id: str, tx: Tx | None = None) -> Decision | None:
     """A heartbeat that only moves the session's stored decision on (domain/fastpath.py): one
     read, the booking worked out here, one write (store/sessions.save_heartbeat). None when it
     needs more (no stored decision, a purpose or uncounted marks, a booking that is not all on
     today's booked row, a fact or a version changed, many intervals to prune, a user's row
-    changed since the read): the full way. On PostgreSQL the read takes no lock and the write is
-    a compare-and-set; on SQLite, whose write transaction is the only writer, both run in it."""
-    if svc.db.sqlite:
-        with svc.db.hot_write() as tx:
-            moved = _moved_on(svc, tx, session_id)
-            if moved is not None:
-                sessions.save_heartbeat(tx, *moved[1:])
-            return moved and moved[0]
+    changed since the read): the full way. On PostgreSQL (no `tx`) the read takes no lock and the
+    write is a compare-and-set; on SQLite both run in the caller's write transaction `tx`, the
+    only writer, which goes on the full way when this gives up."""
+    if tx is not None:
+        moved = _moved_on(svc, tx, session_id)
+        if moved is not None:
+            sessions.save_heartbeat(tx, *moved[1:])
+        return moved and moved[0]
     with svc.db.hot_read() as tx:
         moved = _moved_on(svc, tx, session_id)
     if moved is None:

@@ -95,10 +95,11 @@ class Database:
         return self._hot("read", None)
 
     def hot_cas(self) -> AbstractContextManager[Tx]:
-        """Where a compare-and-set write runs (store/sessions.save_heartbeat): on PostgreSQL this
-        thread's connection outside a transaction (one statement is its own), on SQLite a write
-        transaction."""
-        return self.hot_write() if self.sqlite else self._hot("read", None)
+        """PostgreSQL: where a compare-and-set write runs (store/sessions), this thread's
+        connection outside a transaction (one statement is its own)."""
+        if self.sqlite:
+            raise TypeError("SQLite has no lock-free writes: use hot_write")
+        return self._hot("read", None)
 
     @contextmanager
     def _hot(self, kind: str, begin: str | None) -> Iterator[Tx]:

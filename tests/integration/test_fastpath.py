@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 import pytest
@@ -59,16 +60,19 @@ def checked(monkeypatch):
 
     one_go = sessions._fast
 
-    def one_go_and_check(svc, session_id):
-        with svc.db.hot_read() as tx:
-            before = session_store.get(tx, session_id)
-        answer = one_go(svc, session_id)
+    def one_go_and_check(svc, session_id, tx=None):
+        def reading():  # SQLite: the heartbeat's own write transaction; PostgreSQL: what is stored
+            return nullcontext(tx) if tx is not None else svc.db.hot_read()
+
+        with reading() as r:
+            before = session_store.get(r, session_id)
+        answer = one_go(svc, session_id, tx)
         if answer is not None:  # written: decide in full from what is stored now, as the locked way does
             now = svc.clock.now()
-            with svc.db.hot_read() as tx:
-                user = user_store.lock_by_pk(tx, before.user_pk)  # (a lock for one statement: a read)
+            with reading() as r:
+                user = user_store.lock_by_pk(r, before.user_pk)  # (a lock for one statement: a read)
                 policy = svc.policy_at(user.policy_version)
-                facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, exclude=session_id)
+                facts, use, _ = sessions._gather(r, policy, user, user.user_id, now, exclude=session_id)
             full = decide_heartbeat(policy, facts, use, now, before.ends_at)
             assert answer == full, f"fast {answer}\nfull {full}"
             hits.append(now)
