@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from governor.domain import uncounted
 from governor.domain.ledger import (
     Activity,
     book,
@@ -68,7 +69,8 @@ _events = st.lists(st.tuples(st.integers(0, 300), st.sampled_from(["start", "bea
 
 
 def run(events, cap: timedelta):
-    """The service's booking (sessions._accrue with purposes.account) over random interleavings."""
+    """The union booking (as sessions._accrue does it) and the uncounted rule purposes.account
+    applies (`uncounted.account`, the same function) over random interleavings."""
     act, marks, now = Activity(), (), BASE
     unc: dict = defaultdict(lambda: ZERO)
     total = ZERO
@@ -86,16 +88,14 @@ def run(events, cap: timedelta):
             b = book(act, interval, RESET)
             act, total = b.activity, total + b.total
             (learning if p else ordinary).append(interval)
-            if p:
-                days = {d for piece in b.pieces for d, _ in day_pieces(piece, SH)}
-                parts = uncounted_parts(b.pieces, p, SH, {d: cap - unc[d] for d in days})
-                for d, (a, z, _) in parts:
-                    unc[d] += z - a
-                marks = tuple(sorted(marks + tuple(m for _, m in parts)))
-            else:
-                marks, moved = reclaim(interval, marks)
-                for a, z, _ in moved:
-                    unc[a.astimezone(SH).date()] -= z - a
+            allowed = cap if p else ZERO  # the band's allowance for the session's purpose
+            days = uncounted.days_to_read(allowed, b.pieces, SH)
+            change = uncounted.account(allowed, p, interval, b.pieces, marks,
+                                       {d: {"learning": unc[d]} for d in days}, SH)
+            for d, purpose_, amount in change.moves:
+                assert purpose_ == "learning"
+                unc[d] += amount
+            marks = change.marks
             active[sid] = (now, p)
             if action == "end":
                 del active[sid]
