@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from governor.clock import Clock, SystemClock
 from governor.config import Settings, jwt_secret, load_settings
 
-if TYPE_CHECKING:  # flask is imported when an app is built, so that `import governor.client` needs no server parts
+if TYPE_CHECKING:  # flask is imported when an app is built, not when `governor` is imported
     from flask import Flask
 
 MAX_BODY_BYTES = 64 * 1024

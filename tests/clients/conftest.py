@@ -12,9 +12,8 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from governor_client import GovernorClient
 from werkzeug.serving import make_server
-
-from governor.client import GovernorClient
 
 
 @pytest.fixture

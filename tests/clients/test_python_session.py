@@ -5,8 +5,8 @@ import threading
 
 import httpx
 import pytest
+from governor_client import GovernorUnavailable, Warning
 
-from governor.client import GovernorUnavailable, Warning
 from tests.clients.conftest import client_on
 from tests.conftest import shanghai
 
