@@ -1,0 +1,22 @@
+"""What every answer model shares: no unknown fields, descriptions taken from the docstrings
+(a class's and each field's), and the value types several resources use."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WINDOW_PATTERN = r"^\d\d:\d\d-\d\d:\d\d$"
+
+Band = Literal["under_8", "age_8_15", "age_16_17", "adult", "unverified"]
+Window = Annotated[str, Field(pattern=WINDOW_PATTERN, examples=["21:00-07:00"],
+                              description='a local-time window "HH:MM-HH:MM" (00:00 to 24:00); it may cross '
+                                          'midnight ("21:00-07:00") and then belongs to the day it starts on')]
+UtcInstant = Annotated[str, Field(description="an RFC 3339 time in UTC (an audit or admin record)")]
+LocalInstant = Annotated[str, Field(description="an RFC 3339 time with the offset of the user's time zone")]
+LocalDay = Annotated[str, Field(description="a local day of the user, YYYY-MM-DD", examples=["2026-12-02"])]
+
+
+class Out(BaseModel):
+    """An answer: exactly these fields."""
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
