@@ -52,6 +52,23 @@ def client_on(transport, token: str, **kw) -> GovernorClient:
                           monotonic=t.monotonic, **kw)
 
 
+def answering(*responses):
+    """A transport that answers these in turn (the last one again), raising those that are exceptions."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        r = responses[min(len(calls), len(responses)) - 1]
+        if isinstance(r, Exception):
+            raise r
+        return r
+    return httpx.MockTransport(handler), calls
+
+
+def on(transport, t: FakeTime, **kw) -> GovernorClient:
+    return GovernorClient("http://t", "tok", transport=transport, sleep=t.sleep, monotonic=t.monotonic, **kw)
+
+
 @pytest.fixture
 def gov(app, bearer):
     with client_on(httpx.WSGITransport(app=app), bearer()) as c:

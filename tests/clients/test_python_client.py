@@ -7,7 +7,7 @@ import httpx
 import pytest
 from governor_client import Decision, GovernorClient, GovernorError, GovernorUnavailable, Warning
 
-from tests.clients.conftest import FakeTime
+from tests.clients.conftest import FakeTime, answering, on
 from tests.conftest import shanghai
 from tests.e2e.conftest import free_port
 
@@ -68,22 +68,6 @@ def test_problems_raise_governor_error(gov, app, bearer, clock):
             wrong_scope.start("u-1")
     assert (e.value.status, e.value.type) == (403, "urn:governor:problem:insufficient-scope")
     assert not isinstance(e.value, GovernorUnavailable)
-
-
-def answering(*responses):
-    calls = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        r = responses[min(len(calls), len(responses)) - 1]
-        if isinstance(r, Exception):
-            raise r
-        return r
-    return httpx.MockTransport(handler), calls
-
-
-def on(transport, t: FakeTime, **kw) -> GovernorClient:
-    return GovernorClient("http://t", "tok", transport=transport, sleep=t.sleep, monotonic=t.monotonic, **kw)
 
 
 def test_unreachable_raises_governor_unavailable_after_bounded_backoff():
