@@ -19,9 +19,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from governor import auth
     from governor.api import admin, audit, complaints, dev, guardians, guards, ops, problems, sessions, users
     from governor.api.hot import HotRoutes
+    from governor.api.instrument import instrument
     from governor.console import bp as console
     from governor.domain.policy import load_policy_file
-    from governor.observability import instrument, setup_logging
+    from governor.observability import setup_logging
     from governor.service import revocations
     from governor.service.context import Services
     from governor.store.database import Database

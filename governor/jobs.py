@@ -1,19 +1,20 @@
-"""Background jobs (APScheduler). Each is idempotent; on PostgreSQL each takes an advisory lock,
-so when several instances run schedulers only one runs a given job at a time."""
+"""Background jobs (APScheduler). Each is idempotent; on PostgreSQL each takes an advisory lock
+(store/locks.py), so when several instances run schedulers only one runs a given job at a time."""
 from __future__ import annotations
 
+import functools
 import logging
-import zlib
 from collections.abc import Callable
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import text
 
 from governor.config import ConfigError
 from governor.observability import SWEEPS, SWEPT
+from governor.security import revocations
 from governor.service import audit as audit_log
-from governor.service import revocations, sessions, time_requests
+from governor.service import sessions, time_requests
 from governor.service.context import Services
+from governor.store import locks
 from governor.store.database import DatabaseUnavailable
 
 log = logging.getLogger("governor.jobs")
@@ -23,17 +24,8 @@ def exclusive(svc: Services, name: str, job: Callable[[], int]) -> int | None:
     """Run `job` unless another instance holds its lock; None when skipped."""
     if svc.db.sqlite:  # one database file, one host: the transactions themselves serialise
         return job()
-    key = zlib.crc32(f"governor:{name}".encode())
-    with svc.db.writer.connect() as conn:
-        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-            conn.commit()
-            return None
-        conn.commit()
-        try:
-            return job()
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
+    with locks.try_exclusive(svc.db.writer, name) as got:
+        return job() if got else None
 
 
 def sweep(svc: Services) -> int | None:
@@ -78,19 +70,18 @@ def checkpoint(svc: Services) -> int | None:
 def run_scheduler(svc: Services) -> None:
     """Run the jobs in this process until it is stopped."""
     scheduler = BlockingScheduler(timezone="UTC")
-    if svc.settings.audit_signing_key and svc.settings.audit_checkpoint_dir:
-        scheduler.add_job(_guarded(checkpoint, svc), "interval",
-                          seconds=svc.settings.audit_checkpoint_interval_seconds,
-                          id="checkpoint", coalesce=True, max_instances=1)
+    settings = svc.settings
+    jobs = [(sweep, settings.sweep_interval_seconds), (retention, settings.retention_interval_seconds)]
+    if settings.audit_signing_key and settings.audit_checkpoint_dir:
+        jobs.insert(0, (checkpoint, settings.audit_checkpoint_interval_seconds))
     else:
         log.warning("no audit checkpoints: set GOVERNOR_AUDIT_SIGNING_KEY and GOVERNOR_AUDIT_CHECKPOINT_DIR "
                     "(docs/audit.md)")
-    scheduler.add_job(_guarded(sweep, svc), "interval", seconds=svc.settings.sweep_interval_seconds,
-                      id="sweep", coalesce=True, max_instances=1)
-    scheduler.add_job(_guarded(retention, svc), "interval", seconds=svc.settings.retention_interval_seconds,
-                      id="retention", coalesce=True, max_instances=1)
-    log.info("scheduler running: sweep every %ss, retention every %ss", svc.settings.sweep_interval_seconds,
-             svc.settings.retention_interval_seconds)
+    for job, seconds in jobs:  # named, so APScheduler's lines say "sweep", not the wrapper's name
+        scheduler.add_job(_guarded(job, svc), "interval", seconds=seconds, id=job.__name__, name=job.__name__,
+                          coalesce=True, max_instances=1)
+    log.info("scheduler running: sweep every %ss, retention every %ss", settings.sweep_interval_seconds,
+             settings.retention_interval_seconds)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -98,6 +89,7 @@ def run_scheduler(svc: Services) -> None:
 
 
 def _guarded(job, svc: Services):
+    @functools.wraps(job)
     def run():
         try:
             job(svc)

@@ -1,4 +1,6 @@
-"""Metrics (Prometheus) and structured logs, with a request id on every line and response.
+"""Metrics (Prometheus) and structured logs, with a request id on every line and response. No web
+framework here: the web side's instrumentation is governor/api/instrument.py, and the scheduler
+process serves these same metrics on its own port (governor/cli/scheduler.py).
 
 Under `governor serve`, PROMETHEUS_MULTIPROC_DIR is set before gunicorn forks, so /metrics adds up
 every worker. Logs are one JSON object per line; they name the route pattern, never the raw path
@@ -11,13 +13,8 @@ import logging
 import os
 import re
 import secrets
-import time
 
-from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-
-from governor.store.database import DatabaseUnavailable
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REQUEST_SECONDS = Histogram("governor_http_request_duration_seconds", "Request latency by endpoint",
                             ["endpoint", "method", "status"],
@@ -78,56 +75,17 @@ def setup_logging(level: str = "info") -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def instrument(app: Flask, active_sessions) -> None:
-    """Request ids, latency histograms and access logs for `app`; /metrics serves them."""
-
-    @app.before_request
-    def _start():
-        g.request_id = request_id(request.headers.get("X-Request-Id", ""))
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def _finish(response: Response):
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        principal = g.get("principal")
-        finished(g.get("request_id"), request.method, endpoint, response.status_code, elapsed,
-                 principal.sub if principal else None)
-        return response
-
-    @app.get("/metrics")
-    def metrics():
-        registry = _registry()
-        registry.register(_ActiveSessions(active_sessions))
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-
-
-def _registry() -> CollectorRegistry:
+def registry() -> CollectorRegistry:
+    """Every metric of this process, or of every process sharing PROMETHEUS_MULTIPROC_DIR."""
     from prometheus_client import REGISTRY
 
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
+        out = CollectorRegistry()
         for collector in list(REGISTRY._collector_to_names):  # the process's own metrics
-            registry.register(collector)
-        return registry
+            out.register(collector)
+        return out
     from prometheus_client import multiprocess
 
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
-    return registry
-
-
-class _ActiveSessions:
-    """Active sessions, counted in the database at scrape time (right across instances)."""
-
-    def __init__(self, count):
-        self.count = count
-
-    def collect(self):
-        gauge = GaugeMetricFamily("governor_active_sessions", "Sessions not yet ended")
-        try:
-            gauge.add_metric([], self.count())
-        except DatabaseUnavailable:  # the scrape still answers, without this gauge
-            return
-        yield gauge
+    out = CollectorRegistry()
+    multiprocess.MultiProcessCollector(out)
+    return out

@@ -1,4 +1,4 @@
-"""`governor audit ...` and `governor policy ...`: the log and the policy from a shell."""
+"""`governor audit ...`: verify, export, prune and checkpoint the audit log from a shell."""
 from __future__ import annotations
 
 import argparse
@@ -8,13 +8,15 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from governor.cli.common import command, services
 from governor.config import ConfigError, Settings
 
 MIN_RETENTION_DAYS = 183  # six months: records a regulator may ask for
 
 
-def add_parsers(sub, command) -> None:
+def add_parsers(sub) -> None:
     audit = command(sub, "audit", "verify, export, prune or checkpoint the audit log", "The audit log.")
+    audit.set_defaults(run=cmd_audit)
     audit_cmd = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = command(audit_cmd, "verify", "check every hash chain; exit 1 when one is broken",
                      "Check every hash chain (edited, inserted, deleted or reordered events) in one snapshot; "
@@ -46,23 +48,10 @@ def add_parsers(sub, command) -> None:
                     "checkpoint so that verification still holds, and usage rows older than theirs.")
     prune.add_argument("--retention-days", type=int, help="default: the audit_retention_days setting")
 
-    policy = command(sub, "policy", "show, validate or activate a policy", "Policies (docs/policies.md).")
-    policy_cmd = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
-    command(policy_cmd, "show", "print the active policy as JSON",
-            "Print the active policy version as JSON, with its version and who activated it when.")
-    for name, text, more in (
-            ("validate", "check a policy file without activating it",
-             "Check a policy TOML file; print a one-line summary, or the first problem and exit 2."),
-            ("activate", "activate a policy file as the next version",
-             "Validate a policy TOML file and activate it as the next version (audited as policy.activated); "
-             "running sessions follow it from their next heartbeat.")):
-        p = command(policy_cmd, name, text, more)
-        p.add_argument("file", type=Path, help="the policy's TOML file")
 
-
-def cmd_audit(settings: Settings, args, services) -> int:
-    from governor import checkpoints
+def cmd_audit(settings: Settings, args) -> int:
     from governor.service import audit as audit_log
+    from governor.service.audit import checkpoints
 
     if args.audit_command == "keygen":
         try:
@@ -104,8 +93,8 @@ def cmd_audit(settings: Settings, args, services) -> int:
 
 
 def _verify(settings: Settings, args, svc) -> int:
-    from governor import checkpoints
     from governor.service import audit as audit_log
+    from governor.service.audit import checkpoints
 
     result = audit_log.verify(svc)
     out = result.as_json()
@@ -123,26 +112,6 @@ def _verify(settings: Settings, args, svc) -> int:
         out["ok"] = ok
     print(json.dumps(out))
     return 0 if ok else 1
-
-
-def cmd_policy(settings: Settings, args, services) -> int:
-    from governor.domain.policy import load_policy_file
-    from governor.service import admin, policies
-
-    if args.policy_command == "validate":
-        policy = load_policy_file(args.file)
-        print(f"{args.file}: valid policy {policy.name!r} ({policy.timezone}, "
-              f"{len(policy.holidays)} holidays)")
-        return 0
-    svc = services(settings)
-    if args.policy_command == "show":
-        print(json.dumps(admin.policy_document(*admin.active_policy(svc)), indent=2, ensure_ascii=False))
-        return 0
-    policy = load_policy_file(args.file)
-    with svc.db.write() as s:
-        version = policies.activate(s, policy, f"cli:{args.file.name}", "governor-cli", svc.clock.now())
-    print(f"activated {policy.name!r} as version {version}")
-    return 0
 
 
 def _time(value: str) -> datetime:

@@ -2,13 +2,17 @@
 connection and sends its request slowly, or never finishes it, holds one thread and not a whole
 worker; a read timeout on every connection, so it does not hold that thread for long; and the
 errors gunicorn answers itself (a malformed request line, a URI or header too large) as RFC 9457
-problems like every other error, instead of gunicorn's HTML page."""
+problems like every other error, instead of gunicorn's HTML page.
+
+No raw path reaches a log line (paths hold user and guardian ids, which must not outlive an
+erasure in the logs): gunicorn's access log is off (the app logs each request as JSON, with its
+route pattern and request id), and gunicorn's own error lines lose the request line they quote."""
 from __future__ import annotations
 
 import json
 import logging
 
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -56,6 +60,28 @@ class _QuietTimeouts(logging.Filter):
         return True
 
 
+class PathFreeLogger(glogging.Logger):
+    """gunicorn's logger without its access log, whose lines carry the raw path and query (a
+    logconfig_dict, which `governor serve` passes for JSON lines, would switch it on), and
+    without the request line that its errors quote."""
+
+    access_log_enabled = False  # also spares building each request's log fields
+
+    def access(self, resp, req, environ, request_time):
+        return
+
+    def exception(self, msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith("Error handling request"):  # "... %s %s", method, uri
+            msg, args = "Error handling request", ()
+        super().exception(msg, *args, **kwargs)
+
+    def warning(self, msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith("Invalid request from ip="):
+            where, _, error = msg.partition(": ")  # the error quotes the request line or a header
+            msg = f"{where}: {error.partition(':')[0].partition(chr(39))[0].strip()}"
+        super().warning(msg, *args, **kwargs)
+
+
 def write_problem(sock, status: int, reason: str, message: str) -> None:
     body = json.dumps({"type": PROBLEM_BASE + reason.lower().replace(" ", "-"), "title": reason,
                        "status": status, "detail": message[:300]}).encode()
@@ -74,8 +100,8 @@ class Server(BaseApplication):
         worker = type("GovernorWorker", (Worker,), {"read_timeout": float(s.request_timeout_seconds)})
         for key, value in {"bind": s.bind, "workers": s.workers, "threads": max(2, s.threads),
                            "worker_class": worker, "loglevel": s.log_level, "graceful_timeout": 10,
-                           # requests are logged by the app, as JSON with their request id
-                           "accesslog": None,
+                           # requests are logged by the app, as JSON with their route and request id
+                           "accesslog": None, "logger_class": PathFreeLogger,
                            # one control socket per host would be shared by every instance
                            "control_socket_disable": True, **self.extra}.items():
             if key in self.cfg.settings:
