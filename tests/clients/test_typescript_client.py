@@ -1,5 +1,6 @@
 """The TypeScript client (clients/typescript): its OpenAPI document and generated types are the
-app's, it builds with tsc, and its node tests, and those of the example chat frontend
+app's, it builds with tsc, and its node tests (the session loop, guardians and time requests; one
+file after another, as they share the server's clock), and those of the example chat frontend
 (examples/chat-frontend) that uses it, pass against the real app served on a free port.
 Skipped, saying why, when node or npm is not on the machine (a failure instead when
 GOVERNOR_TEST_REQUIRE_NODE=1, as in CI)."""
@@ -45,7 +46,8 @@ def test_typescript_client_against_the_real_app(live, bearer):
     install(TS)
     npm("run", "check-types")  # src/schema.ts is what openapi-typescript makes of openapi.json
     npm("run", "build")
-    env = {**os.environ, "GOVERNOR_URL": live.url, "GOVERNOR_TOKEN": bearer()}
+    env = {**os.environ, "GOVERNOR_URL": live.url, "GOVERNOR_TOKEN": bearer(),
+           "GOVERNOR_GUARDIAN_TOKEN": bearer("guardian"), "GOVERNOR_AGE_TOKEN": bearer("age")}
     npm("test", env=env)
     install(EXAMPLE)
     npm("test", cwd=EXAMPLE, env=env)

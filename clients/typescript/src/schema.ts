@@ -653,139 +653,236 @@ export interface components {
              */
             purpose: string | null;
         };
-        /** PolicyRef */
+        /**
+         * PolicyRef
+         * @description The policy version a decision was made under.
+         */
         PolicyRef: {
             /** Name */
             name: string;
             /** Version */
             version: number;
         };
-        /** WarningOut */
+        /**
+         * WarningOut
+         * @description Something a frontend shows the user while the session goes on.
+         */
         WarningOut: {
             /**
              * Type
+             * @description `time_running_out`: the daily or weekly limit, the end of the allowed hours or a guardian's quiet
+             *     hours is near; `break_soon`: a forced break is near; `rest_reminder`: continuous use passed the
+             *     reminder interval (nothing ends)
              * @enum {string}
              */
             type: "time_running_out" | "break_soon" | "rest_reminder";
-            /** Seconds Left */
+            /**
+             * Seconds Left
+             * @description seconds until the session ends (null for `rest_reminder`)
+             */
             seconds_left: number | null;
             /**
              * Number
+             * @description `rest_reminder` only: which multiple of the interval this is; show the reminder when it changes
              * @default null
              */
             number: number | null;
         };
-        /** StartedOut */
+        /**
+         * StartedOut
+         * @description An admitted session: the decision, the session's id and how often to heartbeat.
+         */
         StartedOut: {
             /** User Id */
             user_id: string;
-            /** Allowed */
+            /**
+             * Allowed
+             * @description true: the user may chat (or go on chatting)
+             */
             allowed: boolean;
             /**
              * Reason
+             * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
             reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
+             * @description the age band the decision used
              * @enum {string}
              */
             band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
-            /** Used Today Seconds */
+            /**
+             * Used Today Seconds
+             * @description chat time booked on the user's current local day, whole seconds rounded down
+             */
             used_today_seconds: number;
-            /** Remaining Seconds */
+            /**
+             * Remaining Seconds
+             * @description what is left of today's allowance (daily, weekly and per-user limits, grants added), rounded up;
+             *     null when unlimited. Not the time until `ends_at`
+             */
             remaining_seconds: number | null;
-            /** Ends At */
+            /**
+             * Ends At
+             * @description when the session (or one started now) must end, in the user's offset; null when nothing ends it
+             */
             ends_at: string | null;
-            /** Retry At */
+            /**
+             * Retry At
+             * @description the earliest time a new session could start if nothing else changes; null when allowed, or when
+             *     only an admin can help
+             */
             retry_at: string | null;
             /** Warnings */
             warnings: components["schemas"]["WarningOut"][];
             policy: components["schemas"]["PolicyRef"];
             /** Session Id */
             session_id: string;
-            /** Heartbeat Interval Seconds */
+            /**
+             * Heartbeat Interval Seconds
+             * @description send a heartbeat this often while the chat is open
+             */
             heartbeat_interval_seconds: number;
         };
-        /** ProblemError */
+        /**
+         * ProblemError
+         * @description One invalid field.
+         */
         ProblemError: {
-            /** Field */
+            /**
+             * Field
+             * @description the field's dotted path, or `(body)`
+             */
             field: string;
             /** Message */
             message: string;
         };
         /**
          * ProblemOut
-         * @description RFC 9457 problem details; some types add members (`errors`, `end_reason`, ...).
+         * @description RFC 9457 problem details (`application/problem+json`); some types add members (`errors`,
+         *     `end_reason`, `band_daily_limit_minutes`, ...).
          */
         ProblemOut: {
-            /** Type */
+            /**
+             * Type
+             * @description stable, e.g. `urn:governor:problem:validation-error`; branch on it, not on `detail`
+             */
             type: string;
             /** Title */
             title: string;
             /** Status */
             status: number;
-            /** Detail */
+            /**
+             * Detail
+             * @description what is wrong, for a person
+             */
             detail: string;
             /**
              * Errors
+             * @description a 422's invalid fields
              * @default null
              */
             errors: components["schemas"]["ProblemError"][] | null;
         } & {
             [key: string]: unknown;
         };
-        /** DecisionOut */
+        /**
+         * DecisionOut
+         * @description Whether the user may chat now, and until when. A refusal is a decision (`allowed: false`),
+         *     never an error.
+         */
         DecisionOut: {
             /** User Id */
             user_id: string;
-            /** Allowed */
+            /**
+             * Allowed
+             * @description true: the user may chat (or go on chatting)
+             */
             allowed: boolean;
             /**
              * Reason
+             * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
             reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
+             * @description the age band the decision used
              * @enum {string}
              */
             band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
-            /** Used Today Seconds */
+            /**
+             * Used Today Seconds
+             * @description chat time booked on the user's current local day, whole seconds rounded down
+             */
             used_today_seconds: number;
-            /** Remaining Seconds */
+            /**
+             * Remaining Seconds
+             * @description what is left of today's allowance (daily, weekly and per-user limits, grants added), rounded up;
+             *     null when unlimited. Not the time until `ends_at`
+             */
             remaining_seconds: number | null;
-            /** Ends At */
+            /**
+             * Ends At
+             * @description when the session (or one started now) must end, in the user's offset; null when nothing ends it
+             */
             ends_at: string | null;
-            /** Retry At */
+            /**
+             * Retry At
+             * @description the earliest time a new session could start if nothing else changes; null when allowed, or when
+             *     only an admin can help
+             */
             retry_at: string | null;
             /** Warnings */
             warnings: components["schemas"]["WarningOut"][];
             policy: components["schemas"]["PolicyRef"];
         };
-        /** HeartbeatOut */
+        /**
+         * HeartbeatOut
+         * @description The decision after a heartbeat; `allowed: false` means the session has already ended.
+         */
         HeartbeatOut: {
             /** User Id */
             user_id: string;
-            /** Allowed */
+            /**
+             * Allowed
+             * @description true: the user may chat (or go on chatting)
+             */
             allowed: boolean;
             /**
              * Reason
+             * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
             reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
+             * @description the age band the decision used
              * @enum {string}
              */
             band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
-            /** Used Today Seconds */
+            /**
+             * Used Today Seconds
+             * @description chat time booked on the user's current local day, whole seconds rounded down
+             */
             used_today_seconds: number;
-            /** Remaining Seconds */
+            /**
+             * Remaining Seconds
+             * @description what is left of today's allowance (daily, weekly and per-user limits, grants added), rounded up;
+             *     null when unlimited. Not the time until `ends_at`
+             */
             remaining_seconds: number | null;
-            /** Ends At */
+            /**
+             * Ends At
+             * @description when the session (or one started now) must end, in the user's offset; null when nothing ends it
+             */
             ends_at: string | null;
-            /** Retry At */
+            /**
+             * Retry At
+             * @description the earliest time a new session could start if nothing else changes; null when allowed, or when
+             *     only an admin can help
+             */
             retry_at: string | null;
             /** Warnings */
             warnings: components["schemas"]["WarningOut"][];
@@ -798,16 +895,23 @@ export interface components {
          * @description The 409 of a heartbeat to an ended session: why it ended.
          */
         SessionEndedOut: {
-            /** Type */
+            /**
+             * Type
+             * @description stable, e.g. `urn:governor:problem:validation-error`; branch on it, not on `detail`
+             */
             type: string;
             /** Title */
             title: string;
             /** Status */
             status: number;
-            /** Detail */
+            /**
+             * Detail
+             * @description what is wrong, for a person
+             */
             detail: string;
             /**
              * Errors
+             * @description a 422's invalid fields
              * @default null
              */
             errors: components["schemas"]["ProblemError"][] | null;
@@ -816,38 +920,67 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** EndedOut */
+        /**
+         * EndedOut
+         * @description An ended session: how long it counted and why it ended, and the user's decision now.
+         */
         EndedOut: {
             /** User Id */
             user_id: string;
-            /** Allowed */
+            /**
+             * Allowed
+             * @description true: the user may chat (or go on chatting)
+             */
             allowed: boolean;
             /**
              * Reason
+             * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
             reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
+             * @description the age band the decision used
              * @enum {string}
              */
             band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
-            /** Used Today Seconds */
+            /**
+             * Used Today Seconds
+             * @description chat time booked on the user's current local day, whole seconds rounded down
+             */
             used_today_seconds: number;
-            /** Remaining Seconds */
+            /**
+             * Remaining Seconds
+             * @description what is left of today's allowance (daily, weekly and per-user limits, grants added), rounded up;
+             *     null when unlimited. Not the time until `ends_at`
+             */
             remaining_seconds: number | null;
-            /** Ends At */
+            /**
+             * Ends At
+             * @description when the session (or one started now) must end, in the user's offset; null when nothing ends it
+             */
             ends_at: string | null;
-            /** Retry At */
+            /**
+             * Retry At
+             * @description the earliest time a new session could start if nothing else changes; null when allowed, or when
+             *     only an admin can help
+             */
             retry_at: string | null;
             /** Warnings */
             warnings: components["schemas"]["WarningOut"][];
             policy: components["schemas"]["PolicyRef"];
             /** Session Id */
             session_id: string;
-            /** Duration Seconds */
+            /**
+             * Duration Seconds
+             * @description the chat time this session booked
+             */
             duration_seconds: number;
-            /** End Reason */
+            /**
+             * End Reason
+             * @description `client` (an end call), `timeout` (silent past the heartbeat grace), or the reason of the decision
+             *     that ended it (`daily_limit_reached`, `curfew`, ...)
+             */
             end_reason: string;
         };
         /**
@@ -867,40 +1000,71 @@ export interface components {
             provider: string | null;
             /** Assurance */
             assurance: string | null;
-            /** Expires At */
+            /**
+             * Expires At
+             * @description in UTC
+             */
             expires_at: string | null;
-            /** Verified At */
+            /**
+             * Verified At
+             * @description in UTC
+             */
             verified_at: string | null;
         };
-        /** StatusOut */
+        /**
+         * StatusOut
+         * @description The decision for a start now (no side effect), with the verification and the running sessions.
+         */
         StatusOut: {
             /** User Id */
             user_id: string;
-            /** Allowed */
+            /**
+             * Allowed
+             * @description true: the user may chat (or go on chatting)
+             */
             allowed: boolean;
             /**
              * Reason
+             * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
             reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
             /**
              * Band
+             * @description the age band the decision used
              * @enum {string}
              */
             band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
-            /** Used Today Seconds */
+            /**
+             * Used Today Seconds
+             * @description chat time booked on the user's current local day, whole seconds rounded down
+             */
             used_today_seconds: number;
-            /** Remaining Seconds */
+            /**
+             * Remaining Seconds
+             * @description what is left of today's allowance (daily, weekly and per-user limits, grants added), rounded up;
+             *     null when unlimited. Not the time until `ends_at`
+             */
             remaining_seconds: number | null;
-            /** Ends At */
+            /**
+             * Ends At
+             * @description when the session (or one started now) must end, in the user's offset; null when nothing ends it
+             */
             ends_at: string | null;
-            /** Retry At */
+            /**
+             * Retry At
+             * @description the earliest time a new session could start if nothing else changes; null when allowed, or when
+             *     only an admin can help
+             */
             retry_at: string | null;
             /** Warnings */
             warnings: components["schemas"]["WarningOut"][];
             policy: components["schemas"]["PolicyRef"];
             verification: components["schemas"]["StatusVerificationOut"] | null;
-            /** Active Sessions */
+            /**
+             * Active Sessions
+             * @description how many of the user's sessions are running
+             */
             active_sessions: number;
         };
         /** AgeVerification */
@@ -936,7 +1100,10 @@ export interface components {
              */
             expires_at: string | null;
         };
-        /** VerifiedOut */
+        /**
+         * VerifiedOut
+         * @description The stored verification and the band it gives today.
+         */
         VerifiedOut: {
             /**
              * Status
@@ -949,9 +1116,15 @@ export interface components {
             provider: string | null;
             /** Assurance */
             assurance: string | null;
-            /** Expires At */
+            /**
+             * Expires At
+             * @description in UTC
+             */
             expires_at: string | null;
-            /** Verified At */
+            /**
+             * Verified At
+             * @description in UTC
+             */
             verified_at: string | null;
             /** Birth Date */
             birth_date: string | null;
@@ -960,28 +1133,46 @@ export interface components {
             /** Band */
             band: string;
         };
-        /** DayOut */
+        /**
+         * DayOut
+         * @description One local day of a user's use.
+         */
         DayOut: {
             /**
              * Date
              * Format: date
              */
             date: string;
-            /** Seconds */
+            /**
+             * Seconds
+             * @description chat time that counted toward the limits
+             */
             seconds: number;
-            /** Uncounted Seconds */
+            /**
+             * Uncounted Seconds
+             * @description chat time in sessions of a purpose the policy does not count (within its uncounted minutes)
+             */
             uncounted_seconds: number;
-            /** Sessions */
+            /**
+             * Sessions
+             * @description sessions that started that day
+             */
             sessions: number;
         };
-        /** UsageOut */
+        /**
+         * UsageOut
+         * @description Use per local day, every day of the range (days without use are zeros).
+         */
         UsageOut: {
             /** User Id */
             user_id: string;
             /** Days */
             days: components["schemas"]["DayOut"][];
         };
-        /** UserGrantOut */
+        /**
+         * UserGrantOut
+         * @description A grant as the admin view lists it (its `id` revokes it).
+         */
         UserGrantOut: {
             /** Id */
             id: number;
@@ -991,12 +1182,18 @@ export interface components {
             extra_minutes: number;
             /** Reason */
             reason: string | null;
-            /** Client */
+            /**
+             * Client
+             * @description the `sub` of the token that granted it
+             */
             client: string;
             /** Created At */
             created_at: string;
         };
-        /** UserLockOut */
+        /**
+         * UserLockOut
+         * @description Whether the user is locked, until when and why.
+         */
         UserLockOut: {
             /** Locked */
             locked: boolean;
@@ -1005,11 +1202,17 @@ export interface components {
             /** Reason */
             reason: string | null;
         };
-        /** UserSessionOut */
+        /**
+         * UserSessionOut
+         * @description A session as the admin view lists it.
+         */
         UserSessionOut: {
             /** Session Id */
             session_id: string;
-            /** Client */
+            /**
+             * Client
+             * @description the `sub` of the frontend that started it
+             */
             client: string;
             /** Started At */
             started_at: string;
@@ -1024,14 +1227,20 @@ export interface components {
             /** Duration Seconds */
             duration_seconds: number;
         };
-        /** UserSettingsOut */
+        /**
+         * UserSettingsOut
+         * @description The user's own settings (null: the policy's zone, the band's limit).
+         */
         UserSettingsOut: {
             /** Timezone */
             timezone: string | null;
             /** Daily Limit Minutes */
             daily_limit_minutes: number | null;
         };
-        /** VerificationOut */
+        /**
+         * VerificationOut
+         * @description A stored age verification, with the birth date (admin and verifier answers).
+         */
         VerificationOut: {
             /**
              * Status
@@ -1044,14 +1253,24 @@ export interface components {
             provider: string | null;
             /** Assurance */
             assurance: string | null;
-            /** Expires At */
+            /**
+             * Expires At
+             * @description in UTC
+             */
             expires_at: string | null;
-            /** Verified At */
+            /**
+             * Verified At
+             * @description in UTC
+             */
             verified_at: string | null;
             /** Birth Date */
             birth_date: string | null;
         };
-        /** UserOut */
+        /**
+         * UserOut
+         * @description A user in one answer: band, verification (with the birth date), settings, lock, the grants of the
+         *     last 14 local days and ahead, the running sessions, and the decision for a start now.
+         */
         UserOut: {
             /** User Id */
             user_id: string;
@@ -1084,11 +1303,17 @@ export interface components {
              */
             reason: string | null;
         };
-        /** GrantOut */
+        /**
+         * GrantOut
+         * @description An admin grant: extra minutes for one local day, and the user's decision with it.
+         */
         GrantOut: {
             /** User Id */
             user_id: string;
-            /** Date */
+            /**
+             * Date
+             * @description the local day the minutes are for
+             */
             date: string;
             /** Extra Minutes */
             extra_minutes: number;
@@ -1096,7 +1321,10 @@ export interface components {
             reason: string | null;
             decision: components["schemas"]["DecisionOut"];
         };
-        /** RevokedOut */
+        /**
+         * RevokedOut
+         * @description A revoked grant and the user's decision without it (time already used stays used).
+         */
         RevokedOut: {
             /** User Id */
             user_id: string;
@@ -1116,13 +1344,19 @@ export interface components {
              */
             reason: string | null;
         };
-        /** LockOut */
+        /**
+         * LockOut
+         * @description The user's lock after a lock or unlock, and their decision with it.
+         */
         LockOut: {
             /** User Id */
             user_id: string;
             /** Locked */
             locked: boolean;
-            /** Until */
+            /**
+             * Until
+             * @description when the lock ends by itself; null: until unlocked
+             */
             until: string | null;
             /** Reason */
             reason: string | null;
@@ -1149,17 +1383,29 @@ export interface components {
              */
             daily_limit_minutes: number | null;
         };
-        /** SettingsOut */
+        /**
+         * SettingsOut
+         * @description The user's own settings after a change, and their decision with them.
+         */
         SettingsOut: {
             /** User Id */
             user_id: string;
-            /** Timezone */
+            /**
+             * Timezone
+             * @description the user's IANA zone; null: the policy's
+             */
             timezone: string | null;
-            /** Daily Limit Minutes */
+            /**
+             * Daily Limit Minutes
+             * @description a per-user limit, never looser than the band's; null: the band's
+             */
             daily_limit_minutes: number | null;
             decision: components["schemas"]["DecisionOut"];
         };
-        /** ErasedOut */
+        /**
+         * ErasedOut
+         * @description An erasure: the user's personal data is gone; their audit events stay, anonymous.
+         */
         ErasedOut: {
             /** User Id */
             user_id: string;
@@ -1178,19 +1424,30 @@ export interface components {
              */
             until: string | null;
         };
-        /** TokenRevokedOut */
+        /**
+         * TokenRevokedOut
+         * @description A revoked token id: every instance refuses tokens carrying it within two seconds.
+         */
         TokenRevokedOut: {
             /** Jti */
             jti: string;
-            /** Until */
+            /**
+             * Until
+             * @description when the revocation may be forgotten (the token has expired by then)
+             */
             until: string;
             /** Revoked At */
             revoked_at: string;
         };
-        /** BandRulesDoc */
+        /**
+         * BandRulesDoc
+         * @description One band's rules; an absent field is no rule (docs/policies.md, "Band rules").
+         */
         BandRulesDoc: {
             /**
              * Daily Limit Minutes
+             * @description chat time per local day, or a table by day type (`default`, `weekday`, `weekend`, `holiday`,
+             *     `mon`..`sun`); absent: unlimited
              * @default null
              */
             daily_limit_minutes: number | {
@@ -1198,11 +1455,13 @@ export interface components {
             } | null;
             /**
              * Weekly Limit Minutes
+             * @description chat time per ISO week
              * @default null
              */
             weekly_limit_minutes: number | null;
             /**
              * Allowed Hours
+             * @description local windows in which chat is allowed (or a table by day type); `[]`: never; absent: always
              * @default null
              */
             allowed_hours: string[] | {
@@ -1210,11 +1469,13 @@ export interface components {
             } | null;
             /**
              * Continuous Limit Minutes
+             * @description continuous use after which the session ends and a break is forced (with `break_minutes`)
              * @default null
              */
             continuous_limit_minutes: number | null;
             /**
              * Break Minutes
+             * @description the forced break's length (reason `cooldown`)
              * @default null
              */
             break_minutes: number | null;
@@ -1225,21 +1486,25 @@ export interface components {
             max_concurrent_sessions: number | null;
             /**
              * Warn Before Minutes
+             * @description how close `ends_at` must be for a `time_running_out` or `break_soon` warning
              * @default null
              */
             warn_before_minutes: number | null;
             /**
              * Rest Reminder Minutes
+             * @description a `rest_reminder` warning at each multiple of this continuous use
              * @default null
              */
             rest_reminder_minutes: number | null;
             /**
              * Requires Verification
+             * @description true: this band may not chat at all (reason `verification_required`)
              * @default false
              */
             requires_verification: boolean;
             /**
              * Uncounted Minutes
+             * @description purpose -> minutes a local day that do not count toward the limits
              * @default null
              */
             uncounted_minutes: {
@@ -1247,11 +1512,15 @@ export interface components {
             } | null;
             /**
              * Guardian Grant Max Minutes
+             * @description the most extra minutes guardians together may grant for one local day; absent: none
              * @default null
              */
             guardian_grant_max_minutes: number | null;
         };
-        /** BandsDoc */
+        /**
+         * BandsDoc
+         * @description Every band's rules: all five are required.
+         */
         BandsDoc: {
             under_8: components["schemas"]["BandRulesDoc"];
             age_8_15: components["schemas"]["BandRulesDoc"];
@@ -1259,7 +1528,10 @@ export interface components {
             adult: components["schemas"]["BandRulesDoc"];
             unverified: components["schemas"]["BandRulesDoc"];
         };
-        /** PolicyOut */
+        /**
+         * PolicyOut
+         * @description The active policy, as JSON, with its version.
+         */
         PolicyOut: {
             /** Name */
             name: string;
@@ -1283,9 +1555,15 @@ export interface components {
          *     sent back and are ignored.
          */
         PolicyIn: {
-            /** Name */
+            /**
+             * Name
+             * @description recorded with every decision and audit event
+             */
             name: string;
-            /** Timezone */
+            /**
+             * Timezone
+             * @description the IANA zone of the local day for users without a zone of their own
+             */
             timezone: string;
             /**
              * Description
@@ -1294,6 +1572,7 @@ export interface components {
             description: string;
             /**
              * Holidays
+             * @description dates of day type `holiday`
              * @default []
              */
             holidays: string[];
@@ -1314,7 +1593,10 @@ export interface components {
              */
             activated_by: unknown;
         };
-        /** PolicyVersionOut */
+        /**
+         * PolicyVersionOut
+         * @description One activated policy version.
+         */
         PolicyVersionOut: {
             /** Version */
             version: number;
@@ -1322,12 +1604,21 @@ export interface components {
             name: string;
             /** Activated At */
             activated_at: string | null;
-            /** Activated By */
+            /**
+             * Activated By
+             * @description the `sub` of the admin token, `governor-config` (the policy file) or `governor-cli`
+             */
             activated_by: string;
-            /** Source */
+            /**
+             * Source
+             * @description `api`, `file:NAME` (`GOVERNOR_POLICY` at start-up) or `cli:NAME` (`governor policy activate`)
+             */
             source: string;
         };
-        /** PolicyVersionsOut */
+        /**
+         * PolicyVersionsOut
+         * @description Every policy version, oldest first.
+         */
         PolicyVersionsOut: {
             /** Versions */
             versions: components["schemas"]["PolicyVersionOut"][];
@@ -1344,18 +1635,25 @@ export interface components {
             /** Text */
             text: string;
         };
-        /** ComplaintOut */
+        /**
+         * ComplaintOut
+         * @description A complaint as an admin sees it (and as it is filed).
+         */
         ComplaintOut: {
             /** Id */
             id: string;
             /** User Id */
             user_id: string;
-            /** Category */
+            /**
+             * Category
+             * @description `age_classification`, `limit_dispute`, `content` or `other`
+             */
             category: string;
             /** Text */
             text: string;
             /**
              * Status
+             * @description `resolved` and `rejected` are final
              * @enum {string}
              */
             status: "open" | "assigned" | "resolved" | "rejected";
@@ -1370,7 +1668,10 @@ export interface components {
             /** Closed At */
             closed_at: string | null;
         };
-        /** ComplaintStatusOut */
+        /**
+         * ComplaintStatusOut
+         * @description A complaint as the frontend shows it to the user who filed it.
+         */
         ComplaintStatusOut: {
             /** Id */
             id: string;
@@ -1390,11 +1691,17 @@ export interface components {
             /** Closed At */
             closed_at: string | null;
         };
-        /** ComplaintsPage */
+        /**
+         * ComplaintsPage
+         * @description A page of complaints, open and assigned first.
+         */
         ComplaintsPage: {
             /** Complaints */
             complaints: components["schemas"]["ComplaintOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description pass it as `cursor` for the next page; null on the last
+             */
             next_cursor: string | null;
         };
         /** ComplaintPatch */
@@ -1415,7 +1722,10 @@ export interface components {
              */
             resolution: string | null;
         };
-        /** BandReport */
+        /**
+         * BandReport
+         * @description One band's day: no user ids.
+         */
         BandReport: {
             /** Users Active */
             users_active: number;
@@ -1423,28 +1733,40 @@ export interface components {
             sessions: number;
             /** Minutes */
             minutes: number;
-            /** Refusals */
+            /**
+             * Refusals
+             * @description refused starts and heartbeats per reason
+             */
             refusals: {
                 [key: string]: number;
             };
             time_requests: components["schemas"]["TimeRequestCounts"];
             guardian_grants: components["schemas"]["GuardianGrantCounts"];
         };
-        /** ComplaintCounts */
+        /**
+         * ComplaintCounts
+         * @description Complaints opened and closed that day.
+         */
         ComplaintCounts: {
             /** Opened */
             opened: number;
             /** Closed */
             closed: number;
         };
-        /** GuardianGrantCounts */
+        /**
+         * GuardianGrantCounts
+         * @description Guardians' grants of the day.
+         */
         GuardianGrantCounts: {
             /** Grants */
             grants: number;
             /** Minutes */
             minutes: number;
         };
-        /** TimeRequestCounts */
+        /**
+         * TimeRequestCounts
+         * @description Time requests of the day by outcome.
+         */
         TimeRequestCounts: {
             /** Requested */
             requested: number;
@@ -1455,14 +1777,20 @@ export interface components {
             /** Expired */
             expired: number;
         };
-        /** ReportOut */
+        /**
+         * ReportOut
+         * @description The day's aggregate for a regulator, per band; it names no user.
+         */
         ReportOut: {
             /**
              * Date
              * Format: date
              */
             date: string;
-            /** Timezone */
+            /**
+             * Timezone
+             * @description the policy's zone, which says where the day begins and ends
+             */
             timezone: string;
             /** Bands */
             bands: {
@@ -1474,25 +1802,46 @@ export interface components {
             };
             complaints: components["schemas"]["ComplaintCounts"];
         };
-        /** EventOut */
+        /**
+         * EventOut
+         * @description One audit event, a link of its chain (one chain per user, one for system events).
+         */
         EventOut: {
             /** Id */
             id: number;
-            /** At */
+            /**
+             * At
+             * @description in UTC
+             */
             at: string;
             /** Chain */
             chain: string;
-            /** Seq */
+            /**
+             * Seq
+             * @description its position in the chain, from 1
+             */
             seq: number;
-            /** User Id */
+            /**
+             * User Id
+             * @description the user, while they exist; null once erased (the event stays, anonymous)
+             */
             user_id: string | null;
-            /** Client */
+            /**
+             * Client
+             * @description the `sub` of the token that made the change
+             */
             client: string;
-            /** Action */
+            /**
+             * Action
+             * @description e.g. `session.started`, `grant.added`, `policy.activated` (docs/audit.md lists them)
+             */
             action: string;
             /** Reason */
             reason: string | null;
-            /** Policy */
+            /**
+             * Policy
+             * @description `{"name", "version"}` of the policy in force
+             */
             policy: {
                 [key: string]: unknown;
             };
@@ -1502,17 +1851,29 @@ export interface components {
             };
             /** Prev Hash */
             prev_hash: string;
-            /** Hash */
+            /**
+             * Hash
+             * @description SHA-256 over the canonical encoding of the event and `prev_hash` (docs/audit.md)
+             */
             hash: string;
         };
-        /** EventsPage */
+        /**
+         * EventsPage
+         * @description A page of audit events, oldest first.
+         */
         EventsPage: {
             /** Events */
             events: components["schemas"]["EventOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description pass it as `cursor` for the next page; null on the last
+             */
             next_cursor: string | null;
         };
-        /** BadEventOut */
+        /**
+         * BadEventOut
+         * @description The first event that does not verify.
+         */
         BadEventOut: {
             /** Id */
             id: number | null;
@@ -1523,7 +1884,10 @@ export interface components {
             /** Problem */
             problem: string;
         };
-        /** VerifyOut */
+        /**
+         * VerifyOut
+         * @description The result of checking every hash chain.
+         */
         VerifyOut: {
             /** Ok */
             ok: boolean;
@@ -1540,14 +1904,23 @@ export interface components {
              */
             now: string;
         };
-        /** ClockOut */
+        /**
+         * ClockOut
+         * @description The development server's clock.
+         */
         ClockOut: {
             /** Now */
             now: string;
-            /** Offset Seconds */
+            /**
+             * Offset Seconds
+             * @description how far the clock is from the real time
+             */
             offset_seconds: number;
         };
-        /** LinkOut */
+        /**
+         * LinkOut
+         * @description A link between a user (the child) and a guardian.
+         */
         LinkOut: {
             /** User Id */
             user_id: string;
@@ -1556,7 +1929,10 @@ export interface components {
             /** Linked At */
             linked_at: string;
         };
-        /** UnlinkedOut */
+        /**
+         * UnlinkedOut
+         * @description A removed link (the guardian's controls of this child go with it).
+         */
         UnlinkedOut: {
             /** User Id */
             user_id: string;
@@ -1567,19 +1943,28 @@ export interface components {
             /** Unlinked */
             unlinked: boolean;
         };
-        /** GuardianOut */
+        /**
+         * GuardianOut
+         * @description One of a user's guardians.
+         */
         GuardianOut: {
             /** Guardian Id */
             guardian_id: string;
             /** Linked At */
             linked_at: string;
         };
-        /** GuardiansOut */
+        /**
+         * GuardiansOut
+         * @description A user's guardians.
+         */
         GuardiansOut: {
             /** Guardians */
             guardians: components["schemas"]["GuardianOut"][];
         };
-        /** GuardianErasedOut */
+        /**
+         * GuardianErasedOut
+         * @description An erased guardian: every link and control of theirs is gone.
+         */
         GuardianErasedOut: {
             /** Guardian Id */
             guardian_id: string;
@@ -1588,28 +1973,50 @@ export interface components {
             /** Links Removed */
             links_removed: number;
         };
-        /** ChildOut */
+        /**
+         * ChildOut
+         * @description A linked child: the decision for a start now, and this guardian's controls.
+         */
         ChildOut: {
             /** User Id */
             user_id: string;
             decision: components["schemas"]["DecisionOut"];
             controls: components["schemas"]["ControlsOut"];
         };
-        /** ControlsOut */
+        /**
+         * ControlsOut
+         * @description One guardian's controls of one child; each null when unset. They only tighten: with several
+         *     guardians and the admin's settings, the strictest of each applies.
+         */
         ControlsOut: {
-            /** Daily Limit Minutes */
+            /**
+             * Daily Limit Minutes
+             * @description a daily limit at most the band's
+             */
             daily_limit_minutes: number | null;
-            /** Quiet Hours */
+            /**
+             * Quiet Hours
+             * @description windows in which the child may not chat (reason `quiet_hours`, `retry_at` their end)
+             */
             quiet_hours: string[] | null;
-            /** Rest Reminder Minutes */
+            /**
+             * Rest Reminder Minutes
+             * @description extra rest reminders at this interval of continuous use (the band's stay)
+             */
             rest_reminder_minutes: number | null;
         };
-        /** ChildrenOut */
+        /**
+         * ChildrenOut
+         * @description A guardian's linked children.
+         */
         ChildrenOut: {
             /** Children */
             children: components["schemas"]["ChildOut"][];
         };
-        /** TimeRequestsCount */
+        /**
+         * TimeRequestsCount
+         * @description The week's time requests by status.
+         */
         TimeRequestsCount: {
             /** Approved */
             approved: number;
@@ -1620,11 +2027,17 @@ export interface components {
             /** Pending */
             pending: number;
         };
-        /** SummaryOut */
+        /**
+         * SummaryOut
+         * @description A child's ISO week, Monday to Sunday (local days).
+         */
         SummaryOut: {
             /** User Id */
             user_id: string;
-            /** Week */
+            /**
+             * Week
+             * @description the ISO week, e.g. `2026-W49`
+             */
             week: string;
             /** Band */
             band: string;
@@ -1634,7 +2047,10 @@ export interface components {
             total_seconds: number;
             /** Daily Average Seconds */
             daily_average_seconds: number;
-            /** Refusals */
+            /**
+             * Refusals
+             * @description refused starts and heartbeats per reason
+             */
             refusals: {
                 [key: string]: number;
             };
@@ -1668,7 +2084,10 @@ export interface components {
              */
             reason: string | null;
         };
-        /** GuardianGrantOut */
+        /**
+         * GuardianGrantOut
+         * @description A guardian's grant: extra minutes for the child's current local day.
+         */
         GuardianGrantOut: {
             /** Date */
             date: string;
@@ -1682,7 +2101,10 @@ export interface components {
              */
             by: "guardian";
         };
-        /** GuardianGrantAdded */
+        /**
+         * GuardianGrantAdded
+         * @description A guardian's grant and the child's decision with it.
+         */
         GuardianGrantAdded: {
             grant: components["schemas"]["GuardianGrantOut"];
             decision: components["schemas"]["DecisionOut"];
@@ -1697,13 +2119,20 @@ export interface components {
              */
             note: string | null;
         };
-        /** TimeRequestOut */
+        /**
+         * TimeRequestOut
+         * @description A child's request for more time. A pending one expires at the end of the local day it was made
+         *     on.
+         */
         TimeRequestOut: {
             /** Id */
             id: string;
             /** User Id */
             user_id: string;
-            /** Minutes */
+            /**
+             * Minutes
+             * @description the minutes asked for
+             */
             minutes: number;
             /** Note */
             note: string | null;
@@ -1712,7 +2141,10 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "approved" | "denied" | "expired";
-            /** Date */
+            /**
+             * Date
+             * @description the local day the request is for
+             */
             date: string;
             /** Created At */
             created_at: string;
@@ -1720,10 +2152,16 @@ export interface components {
             expires_at: string;
             /** Decided At */
             decided_at: string | null;
-            /** Decided Minutes */
+            /**
+             * Decided Minutes
+             * @description the minutes granted by an approval (at most those asked)
+             */
             decided_minutes: number | null;
         };
-        /** TimeRequestsOut */
+        /**
+         * TimeRequestsOut
+         * @description Time requests, newest first.
+         */
         TimeRequestsOut: {
             /** Time Requests */
             time_requests: components["schemas"]["TimeRequestOut"][];
@@ -1741,12 +2179,18 @@ export interface components {
              */
             minutes: number | null;
         };
-        /** StatusOk */
+        /**
+         * StatusOk
+         * @description Alive (`ok`) or ready (`ready`).
+         */
         StatusOk: {
             /** Status */
             status: string;
         };
-        /** NotReady */
+        /**
+         * NotReady
+         * @description Not ready: the database cannot be reached.
+         */
         NotReady: {
             /** Status */
             status: string;
