@@ -9,8 +9,8 @@ import re
 from flask import Blueprint, Response, current_app
 
 from governor.api.complaints import page_args
+from governor.api.guards import requires
 from governor.api.schemas import instant_arg, query, user_id
-from governor.auth import requires
 from governor.errors import InvalidRequest
 from governor.service import audit as audit_log
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from flask import Blueprint, current_app, g
 
+from governor.api.guards import requires
 from governor.api.schemas import Model, UserId, body, iso, note
-from governor.auth import requires
 from governor.errors import InvalidRequest, NotFound
 from governor.service import complaints
 from governor.service.audit import decode_cursor
@@ -19,6 +19,7 @@ STATUS_FIELDS = ("id", "category", "status", "resolution", "created_at", "update
 
 
 class ComplaintIn(Model):
+    """A user's complaint, filed by the frontend."""
     user_id: UserId
     category: Literal["age_classification", "limit_dispute", "content", "other"]
     text: note(2000)

@@ -1,55 +1,51 @@
-"""Abuse limits and protective headers, cheap enough for the heartbeat path: a request costs a
-dictionary look-up here, and two header assignments.
+"""The gate as Flask sees it, and protective headers: cheap enough for the heartbeat path (the
+lean front, api/hot.py, uses the same two steps without Flask).
 
-Rate limits are per client (the token's `sub`) and scope, in fixed one-minute windows kept in
-this process's memory: see docs/decisions.md for why not a shared store, and what that means
-with several workers and instances."""
+`@requires("scope", ...)` lets a request through governor/security/gate.admit (token, scope,
+rate limit) and sets `g.principal`. A `guardian` token that names a `guardian_id` acts for that
+guardian alone: a path naming another (`<gid>`) is answered 404, as for a guardian it cannot see.
+"""
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
+import functools
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, g, request
 
-from governor.errors import TooManyRequests
+from governor.errors import NotFound
+from governor.security.gate import admit
 
-WINDOW_SECONDS = 60.0
-MAX_TRACKED = 100_000  # clients x scopes remembered at once; past that the windows start afresh
+GUARDIAN_PARAM = "gid"  # the path parameter that names a guardian, in every guardian route
 
 
-class RateLimiter:
-    def __init__(self, per_minute: dict[str, int], now: Callable[[], float] = time.monotonic):
-        self.limits = {scope: n for scope, n in per_minute.items() if n > 0}
-        self.now = now
-        self._windows: dict[tuple[str, str], list] = {}  # (scope, sub) -> [window start, requests]
+def requires(*any_of: str):
+    """Let the request through when its token carries one of these scopes; `g.principal` is set."""
+    def wrap(view):
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            ext = current_app.extensions
+            principal, scope = admit(ext["governor.auth"], ext["governor.limits"],
+                                     request.headers.get("Authorization"), any_of)
+            g.principal = principal
+            gid = kwargs.get(GUARDIAN_PARAM)
+            if scope == "guardian" and gid is not None and not principal.acts_for_guardian(gid):
+                raise NotFound(f"no guardian {gid[:40]!r}")
+            return view(*args, **kwargs)
+        checked.scopes = any_of  # read by the lean front (api/hot.py)
+        return checked
+    return wrap
 
-    def hit(self, scope: str, sub: str) -> None:
-        """Count one request; past the scope's limit, a 429 that says when the window ends."""
-        limit = self.limits.get(scope)
-        if limit is None:
-            return
-        # No lock: two threads of a worker may each miss the other's count once in a while,
-        # which a limit of thousands a minute does not notice, and the heartbeat path does.
-        now = self.now()
-        window = self._windows.get((scope, sub))
-        if window is None or now - window[0] >= WINDOW_SECONDS:
-            if len(self._windows) >= MAX_TRACKED:
-                self._windows.clear()
-            self._windows[(scope, sub)] = [now, 1]
-            return
-        window[1] += 1
-        if window[1] <= limit:
-            return
-        wait = WINDOW_SECONDS - (now - window[0])
-        raise TooManyRequests(f"more than {limit} requests a minute with the scope {scope!r}; retry later",
-                              retry_after=max(1, math.ceil(wait)))
+
+def protective_headers(path: str) -> list[tuple[str, str]]:
+    """Headers every answer carries: never sniffed, and an answer about people never cached."""
+    headers = [("X-Content-Type-Options", "nosniff")]
+    if path.startswith("/v1/"):
+        headers.append(("Cache-Control", "no-store"))
+    return headers
 
 
 def register(app: Flask) -> None:
     @app.after_request
     def _protective_headers(response: Response) -> Response:
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        if request.path.startswith("/v1/"):  # answers about people: never kept by a cache
-            response.headers["Cache-Control"] = "no-store"
+        for name, value in protective_headers(request.path):
+            response.headers[name] = value
         return response

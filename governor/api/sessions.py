@@ -5,8 +5,8 @@ import re
 
 from flask import Blueprint, current_app, g
 
+from governor.api.guards import requires
 from governor.api.schemas import StartSession, body, decision_json, no_body
-from governor.auth import requires
 from governor.errors import SessionNotFound
 from governor.observability import count_decision
 from governor.service import sessions
@@ -36,13 +36,15 @@ def start():
 @bp.post("/<session_id>/heartbeat")
 @requires("sessions")
 def heartbeat(session_id: str):
-    session_id = _session_id(session_id)
+    session_id = session_id_arg(session_id)
     no_body()
-    return heartbeat_json(sessions.heartbeat(_svc(), session_id, g.principal.sub), session_id)
+    return heartbeat_answer(_svc(), session_id, g.principal.sub)
 
 
-def heartbeat_json(decision, session_id: str) -> dict:
-    """A heartbeat's answer (also api/hot.py's): the decision and the session."""
+def heartbeat_answer(svc, session_id: str, client: str) -> dict:
+    """A heartbeat and its answer, the decision and the session (the view's, and api/hot.py's for
+    a heartbeat without a body)."""
+    decision = sessions.heartbeat(svc, session_id, client)
     count_decision("heartbeat", decision)
     out = decision_json(decision)
     out["session_id"] = session_id
@@ -52,7 +54,7 @@ def heartbeat_json(decision, session_id: str) -> dict:
 @bp.post("/<session_id>/end")
 @requires("sessions")
 def end(session_id: str):
-    session_id = _session_id(session_id)
+    session_id = session_id_arg(session_id)
     no_body()
     ended = sessions.end(_svc(), session_id, g.principal.sub)
     out = decision_json(ended.decision)
@@ -60,7 +62,7 @@ def end(session_id: str):
     return out
 
 
-def _session_id(value: str) -> str:
+def session_id_arg(value: str) -> str:
     """Anything that cannot be a session id is unknown, without asking the database (PostgreSQL
     refuses a NUL byte in text with an error, not with no rows)."""
     if not SESSION_ID.fullmatch(value):

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, g
 
+from governor.api.guards import requires
 from governor.api.schemas import AgeVerification, body, date_arg, decision_json, query, user_id, verification_json
-from governor.auth import requires
 from governor.errors import InvalidRequest
 from governor.observability import count_decision
 from governor.service import sessions, users
@@ -25,12 +25,15 @@ def status(uid: str):
     purpose = query("purpose").get("purpose")
     if purpose is not None and not 0 < len(purpose) <= 64:
         raise InvalidRequest("purpose: 1 to 64 characters", errors=[{"field": "purpose", "message": "length"}])
-    return status_json(sessions.status(_svc(), user_id(uid), purpose), _svc().clock.now())
+    return status_answer(_svc(), user_id(uid), purpose)
 
 
-def status_json(st: sessions.Status, now) -> dict:
-    """A status answer (also api/hot.py's): the decision, the verification without the birth date
-    (a frontend needs the status, not the birth date) and the running sessions."""
+def status_answer(svc, uid: str, purpose: str | None = None) -> dict:
+    """A status (the view's, and api/hot.py's for one without a query): the decision, the
+    verification without the birth date (a frontend needs the status, not the birth date) and the
+    running sessions."""
+    st = sessions.status(svc, uid, purpose)
+    now = svc.clock.now()
     count_decision("status", st.decision)
     out = decision_json(st.decision)
     verification = verification_json(st.facts.verification, now)

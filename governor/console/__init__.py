@@ -15,8 +15,8 @@ import secrets
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from governor.auth import Principal
 from governor.errors import Forbidden, Unauthorized
+from governor.security.tokens import Principal
 
 bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/static")

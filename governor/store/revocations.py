@@ -11,8 +11,9 @@ from governor.store.tables import TokenRevocation
 _ACTIVE = select(TokenRevocation.jti).where(TokenRevocation.until > bindparam("now"))
 
 
-def revoke(s: Session, jti: str, until: datetime, now: datetime, by: str) -> TokenRevocation:
-    """Revoke `jti` until `until`; revoking it again keeps the later of the two ends."""
+def revoke(s: Session, jti: str, until: datetime, now: datetime, by: str) -> datetime:
+    """Revoke `jti` until `until`; revoking it again keeps the later of the two ends, which it
+    returns."""
     row = s.get(TokenRevocation, jti, with_for_update=True)
     if row is None:
         row = TokenRevocation(jti=jti, until=until, revoked_at=now, revoked_by=by)
@@ -20,7 +21,7 @@ def revoke(s: Session, jti: str, until: datetime, now: datetime, by: str) -> Tok
     else:
         row.until, row.revoked_at, row.revoked_by = max(row.until, until), now, by
     s.flush()
-    return row
+    return row.until
 
 
 def active(s: Session, now: datetime) -> frozenset[str]:

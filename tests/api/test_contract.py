@@ -15,8 +15,8 @@ from schemathesis.config import SchemathesisConfig
 
 from governor import create_app
 from governor.api.openapi import document
-from governor.auth import Authenticator
 from governor.clock import FakeClock, SystemClock
+from governor.security.tokens import Authenticator
 from tests.conftest import SECRET, settings_for, shanghai
 
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",

@@ -13,11 +13,11 @@ import jwt
 import pytest
 
 from governor import create_app
-from governor.api import guards
 from governor.api import models as oa
 from governor.api.schemas import MAX_JSON_DEPTH
 from governor.config import PROJECT_DIR
 from governor.errors import TooManyRequests
+from governor.security import limits
 from governor.service.audit import csv_cell
 from tests.api.conftest import assert_problem
 from tests.conftest import SECRET, settings_for
@@ -114,7 +114,7 @@ def test_a_client_past_its_rate_limit_gets_429_with_retry_after(db_url, clock, t
 
 def test_the_rate_window_starts_afresh_each_minute():
     now = [100.0]
-    limiter = guards.RateLimiter({"sessions": 2, "audit": 0}, now=lambda: now[0])
+    limiter = limits.RateLimiter({"sessions": 2, "audit": 0}, now=lambda: now[0])
     limiter.hit("sessions", "a")
     limiter.hit("sessions", "a")
     now[0] += 45

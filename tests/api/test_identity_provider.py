@@ -133,7 +133,7 @@ def test_an_unacceptable_jwks_stops_start_up_with_one_line(sqlite_template, tmp_
 
 
 def test_weak_keys_are_refused(tmp_path):
-    from governor.jwks import parse_jwks
+    from governor.security.keys import parse_jwks
     weak = {"k": ("RS256", rsa.generate_private_key(public_exponent=65537, key_size=1024))}
     with pytest.raises(ValueError, match="at least 2048 bits"):
         parse_jwks(json.dumps(jwks_of(weak)))

@@ -116,7 +116,7 @@ def test_every_instance_honours_a_revocation_within_seconds(db_url, clock):
 
 def test_the_revoked_set_is_read_at_most_every_two_seconds(app, client, token, clock, monkeypatch):
     """Checked on every request, read from the database once per two seconds per process."""
-    from governor.service import revocations
+    from governor.security import revocations
     reads = []
     real = revocations.active
     monkeypatch.setattr(revocations, "active", lambda svc, now: (reads.append(now), real(svc, now))[1])
@@ -128,7 +128,7 @@ def test_the_revoked_set_is_read_at_most_every_two_seconds(app, client, token, c
 
 
 def test_minted_tokens_carry_a_random_jti():
-    from governor.auth import Authenticator
+    from governor.security.tokens import Authenticator
     auth = Authenticator(SECRET, "governor", "governor", 0)
     one, two = (jwt.decode(auth.mint("a", ["sessions"], 60, SystemClock().now()), SECRET, algorithms=["HS256"],
                            audience="governor") for _ in range(2))

@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-from governor.auth import Authenticator
 from governor.clock import SystemClock
+from governor.security.tokens import Authenticator
 from tests.conftest import SECRET
 from tests.e2e.conftest import call
 

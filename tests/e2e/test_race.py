@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from governor.auth import Authenticator
 from governor.clock import SystemClock
+from governor.security.tokens import Authenticator
 from governor.store.tables import AuditEvent, ChatSession, UsageDay, User
 from tests.conftest import SECRET
 from tests.e2e.conftest import call

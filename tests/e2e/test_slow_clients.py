@@ -76,8 +76,8 @@ def test_errors_that_gunicorn_answers_are_problems(served, request_bytes, status
 
 
 def test_a_chunked_body_over_the_cap_is_a_413_problem(served):
-    from governor.auth import Authenticator
     from governor.clock import SystemClock
+    from governor.security.tokens import Authenticator
     from tests.conftest import SECRET
 
     token = Authenticator(SECRET, "governor", "governor", 0).mint("fe", ["sessions"], 600, SystemClock().now())
@@ -91,8 +91,8 @@ def test_a_chunked_body_over_the_cap_is_a_413_problem(served):
 
 
 def test_a_body_that_stops_arriving_is_a_408_problem(served):
-    from governor.auth import Authenticator
     from governor.clock import SystemClock
+    from governor.security.tokens import Authenticator
     from tests.conftest import SECRET
 
     token = Authenticator(SECRET, "governor", "governor", 0).mint("fe", ["sessions"], 600, SystemClock().now())

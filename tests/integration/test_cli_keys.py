@@ -9,7 +9,7 @@ import stat
 import jwt
 
 from governor import create_app
-from governor.jwks import parse_jwks
+from governor.security.keys import parse_jwks
 from tests.conftest import settings_for
 from tests.integration.test_audit_log import day_of_events
 from tests.integration.test_checkpoints import rewrite_history
@@ -60,8 +60,8 @@ def test_audit_checkpoint_and_verify_against_the_checkpoints(tmp_path, sqlite_te
 
     assert governor("audit", "keygen", "audit.key", cwd=tmp_path).returncode == 0
     assert stat.S_IMODE((tmp_path / "audit.key").stat().st_mode) == 0o600
-    from governor.auth import Authenticator
     from governor.clock import SystemClock
+    from governor.security.tokens import Authenticator
     auth = Authenticator(SECRET, "governor", "governor", 0)
 
     def token(scope, sub="t"):

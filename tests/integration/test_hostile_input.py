@@ -28,8 +28,8 @@ def test_hostile_input_is_a_4xx_problem(client, token, scope, method, path, body
 
 
 def test_an_overlong_token_is_refused(client, token):
-    from governor.auth import Authenticator
     from governor.clock import SystemClock
+    from governor.security.tokens import Authenticator
     from tests.conftest import SECRET
 
     forever = Authenticator(SECRET, "governor", "governor", 0, max_ttl=10**9).mint(

@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 import pytest
 import time_machine
 
-from governor.auth import Authenticator
 from governor.errors import Unauthorized
+from governor.security.tokens import Authenticator
 
 SECRET = "unit-secret-0123456789abcdef0123456789abcdef"
 
@@ -32,8 +32,8 @@ def test_a_forged_token_is_not_taken_from_the_cache():
 
 
 def test_a_revoked_jti_is_refused_although_the_token_is_cached():
-    from governor.auth import Revocations
     from governor.clock import FakeClock
+    from governor.security.revocations import Revocations
 
     clock = FakeClock(datetime(2026, 12, 2, tzinfo=timezone.utc))
     revoked: set[str] = set()
@@ -56,8 +56,8 @@ def test_a_revoked_jti_is_refused_although_the_token_is_cached():
 
 
 def test_a_clock_stepped_back_does_not_freeze_the_revoked_set():
-    from governor.auth import Revocations
     from governor.clock import FakeClock
+    from governor.security.revocations import Revocations
 
     clock = FakeClock(datetime(2026, 12, 2, tzinfo=timezone.utc))
     reads = []
