@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from governor.audit import Entry, append_system_event, lock_system_chain
 from governor.domain.policy import Policy, load_policy_file
+from governor.service.audit import Entry, append_system_event, lock_system_chain
 from governor.service.context import Services
 from governor.store import repo
 

@@ -3,7 +3,7 @@ import json
 
 from sqlalchemy import select
 
-from governor.audit import event_hash
+from governor.domain.audit_chain import event_hash
 from governor.service.sessions import sweep
 from governor.store.tables import AuditEvent, User
 from tests.conftest import shanghai

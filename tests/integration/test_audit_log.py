@@ -115,7 +115,7 @@ def test_verify_names_the_first_tampered_event(client, clock, token, db_url, tam
         sql(db_url, "UPDATE audit_events SET seq = 2 WHERE id = :id", id=ids[2])
         bad = (ids[2], 2)
     else:  # edit the content and recompute its own hash: the next event no longer links to it
-        from governor.audit import event_hash
+        from governor.domain.audit_chain import event_hash
         from governor.store.tables import AuditEvent
         sql(db_url, "UPDATE audit_events SET reason = 'forged' WHERE id = :id", id=ids[1])
         engine = create_engine(db_url)
@@ -183,3 +183,65 @@ def test_retention_prunes_by_prefix_and_verify_still_holds(client, clock, token,
     assert audit_log.prune(svc, retention_days=365, usage_retention_days=365) == 0
     r = client.get("/v1/users/kid-b/usage?from=2026-12-02&to=2026-12-02", headers=aud)
     assert r.json["days"][0]["seconds"] == 0  # usage past its retention is gone too
+
+
+def forge_pruned_prefix(db_url: str, user_id: str, through_seq: int) -> tuple[str, list[int]]:
+    """The attacker: delete a chain's first events and write the marker that retention would have
+    left: (the chain, the ids of its events that remain)."""
+    chain = sql(db_url, "SELECT pseudonym FROM users WHERE user_id = :u", u=user_id)[0][0]
+    (last,) = sql(db_url, "SELECT seq, hash FROM audit_events WHERE chain = :c AND seq = :s", c=chain, s=through_seq)
+    sql(db_url, "DELETE FROM audit_events WHERE chain = :c AND seq <= :s", c=chain, s=through_seq)
+    sql(db_url, "DELETE FROM audit_chains WHERE chain = :c", c=chain)
+    sql(db_url, "INSERT INTO audit_chains (chain, head_seq, head_hash, pruned_seq, pruned_hash) "
+                "VALUES (:c, 0, :g, :s, :h)", c=chain, g="0" * 64, s=last.seq, h=last.hash)
+    return chain, [r.id for r in sql(db_url, "SELECT id FROM audit_events WHERE chain = :c ORDER BY seq", c=chain)]
+
+
+@pytest.mark.parametrize("through", [2, 3])  # the first two events; every event (the marker is the head)
+def test_a_prefix_deleted_and_disguised_as_retention_is_caught(client, clock, token, db_url, tmp_path, through):
+    day_of_events(client, clock, token)
+    chain, kept = forge_pruned_prefix(db_url, "kid-a", through)
+    result = verify(client, token)
+    assert result["ok"] is False and result["events_checked"] == 7 - through
+    bad = result["first_bad_event"]
+    assert bad["chain"] == chain and "deleted outside retention" in bad["problem"]
+    assert (bad["id"], bad["seq"]) == ((kept[0], 3) if kept else (None, 3))
+
+    from tests.conftest import SECRET
+    from tests.integration.test_cli import governor
+    done = governor("audit", "verify", cwd=tmp_path, GOVERNOR_DATABASE_URL=db_url, GOVERNOR_JWT_SECRET=SECRET)
+    assert done.returncode == 1 and json.loads(done.stdout)["first_bad_event"] == bad, done.stderr
+
+
+def test_each_marker_retention_sets_is_recorded_and_a_forged_one_past_it_is_caught(client, clock, token, svc,
+                                                                                  db_url):
+    day_of_events(client, clock, token)
+    clock.advance(days=400)
+    day_of_events(client, clock, token, users=("kid-a",))
+    audit_log.prune(svc, retention_days=365, usage_retention_days=365)
+    (pruned,) = [json.loads(line) for line in client.get("/v1/audit/events?format=ndjson&action=audit.pruned",
+                                                         headers=token("audit")).data.decode().splitlines()]
+    chains = dict(sql(db_url, "SELECT chain, pruned_seq FROM audit_chains WHERE pruned_seq > 0"))
+    assert {c: seq for c, (seq, _) in pruned["data"]["markers"].items()} == chains and len(chains) == 3
+    assert verify(client, token)["ok"] is True
+    chain, kept = forge_pruned_prefix(db_url, "kid-a", 4)  # one more event of the kept ones
+    assert verify(client, token)["first_bad_event"]["id"] == kept[0]
+
+
+def test_markers_outlive_the_system_events_that_recorded_them(client, clock, token, svc, db_url):
+    """Retention removes the system chain's old `audit.pruned` events too: the markers that only
+    they recorded (here, chains that retention emptied) are restated in the new one."""
+    day_of_events(client, clock, token)
+    clock.advance(days=400)
+    assert audit_log.prune(svc, retention_days=365, usage_retention_days=365) == 7  # kid-a, kid-b: emptied
+    clock.advance(days=400)
+    day_of_events(client, clock, token, users=("kid-new",))
+    assert audit_log.prune(svc, retention_days=365, usage_retention_days=365) == 1  # the first audit.pruned
+    events = [json.loads(line) for line in client.get("/v1/audit/events?format=ndjson",
+                                                      headers=token("audit")).data.decode().splitlines()]
+    assert [e["action"] for e in events if e["chain"] == "system"] == ["audit.pruned"]
+    emptied = {r.pseudonym for r in sql(db_url, "SELECT pseudonym FROM users WHERE user_id IN ('kid-a', 'kid-b')")}
+    assert set(events[-1]["data"]["markers"]) == emptied | {"system"}
+    assert verify(client, token) == {"ok": True, "events_checked": 4}
+    forge_pruned_prefix(db_url, "kid-new", 1)
+    assert verify(client, token)["ok"] is False

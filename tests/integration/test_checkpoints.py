@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from governor import checkpoints, jobs
-from governor.audit import event_hash
+from governor import jobs
 from governor.config import ConfigError
+from governor.domain.audit_chain import event_hash
 from governor.service import audit as audit_log
+from governor.service.audit import checkpoints
 from governor.store.tables import AuditEvent, User
-from tests.integration.test_audit_log import day_of_events, sql
+from tests.integration.test_audit_log import day_of_events, forge_pruned_prefix, sql
 
 
 @pytest.fixture
@@ -124,6 +125,16 @@ def test_retention_after_a_checkpoint_is_not_taken_for_tampering(client, clock, 
     assert check(svc, tmp_path, [public_key]) == []
     audit_log.checkpoint(svc, str(signing_key), str(tmp_path))  # next day's file
     assert check(svc, tmp_path, [public_key]) == []
+
+
+def test_a_chain_deleted_and_disguised_as_retention_is_missing_from_the_checkpoints(
+        client, clock, token, svc, db_url, signing_key, public_key, tmp_path):
+    """The marker that would excuse the signed event's absence is not one retention recorded."""
+    day_of_events(client, clock, token)
+    audit_log.checkpoint(svc, str(signing_key), str(tmp_path))
+    chain, _ = forge_pruned_prefix(db_url, "kid-b", 3)
+    problems = check(svc, tmp_path, [public_key])
+    assert len(problems) == 1 and problems[0].startswith(f"chain {chain}: event 3, signed in the checkpoint of ")
 
 
 def test_an_altered_or_foreign_checkpoint_is_a_problem(client, clock, token, svc, signing_key, public_key, tmp_path):

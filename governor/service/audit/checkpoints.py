@@ -23,15 +23,16 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from governor.audit import known_heads, timestamp
 from governor.config import ConfigError
-from governor.store.tables import AuditChain, AuditEvent
+from governor.domain.audit_chain import recorded_markers, timestamp
+from governor.service.audit.verify import snapshot
+from governor.service.context import Services
+from governor.store import audit_log
+from governor.store import checkpoints as store
 
 VERSION = 1
-BATCH = 500
 
 
 # -- keys -------------------------------------------------------------------------------------
@@ -106,9 +107,13 @@ def append(directory: Path, doc: dict) -> Path:
     return path
 
 
-def heads_now(s: Session) -> dict[str, tuple[int, str]]:
-    """Every chain's recorded head, in the caller's snapshot."""
-    return known_heads(s)
+def checkpoint(svc: Services, key_path: str, directory: str) -> tuple[Path, int]:
+    """Sign every chain's head (one snapshot) with the key in `key_path` and append the
+    checkpoint to a file in `directory`: the file and the number of chains."""
+    key = load_signing_key(key_path)
+    with snapshot(svc) as s:
+        heads = audit_log.known_heads(s)
+    return append(Path(directory), sign(heads, svc.clock.now(), key)), len(heads)
 
 
 # -- verifying --------------------------------------------------------------------------------
@@ -173,27 +178,30 @@ def _check_line(line: bytes, keys: dict[str, Ed25519PublicKey]) -> dict | str:
     return doc
 
 
+def verify_checkpoints(svc: Services, directory: str, keys: list[Ed25519PublicKey]) -> tuple[Claims, list[str]]:
+    """The checkpoints in `directory` and every way the database departs from them."""
+    claims = read(Path(directory), keys)
+    with snapshot(svc) as s:
+        return claims, check(s, claims)
+
+
 def check(s: Session, claims: Claims) -> list[str]:
     """Problems where the database no longer passes through a signed head: the event at that
-    seq has another hash, or is gone (unless retention removed it: the chain's retention
-    checkpoint is at or past it, with the same hash when exactly at it)."""
+    seq has another hash, or is gone (unless retention removed it: the chain's marker, as the
+    system chain's `audit.pruned` events record it, is at or past it, with the same hash when
+    exactly at it)."""
     problems = list(claims.problems)
-    pruned = {c: (seq, h) for c, seq, h in s.execute(
-        select(AuditChain.chain, AuditChain.pruned_seq, AuditChain.pruned_hash))}
+    pruned = recorded_markers(audit_log.pruned_events(s))
     items = sorted(claims.heads.items())
-    for i in range(0, len(items), BATCH):
-        part = items[i:i + BATCH]
-        found = {(c, seq): h for c, seq, h in s.execute(
-            select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).where(
-                tuple_(AuditEvent.chain, AuditEvent.seq).in_([(c, v[0]) for c, v in part])))}
-        for chain, (seq, h, at) in part:
-            actual = found.get((chain, seq))
-            if actual is None:
-                p_seq, p_hash = pruned.get(chain, (0, ""))
-                if p_seq > seq or (p_seq == seq and p_hash == h):
-                    continue
-                problems.append(f"chain {chain}: event {seq}, signed in the checkpoint of {at}, is missing")
-            elif actual != h:
-                problems.append(f"chain {chain}: event {seq} differs from the checkpoint of {at} "
-                                "(history was rewritten)")
+    found = store.hashes_at(s, [(chain, seq) for chain, (seq, _, _) in items])
+    for chain, (seq, h, at) in items:
+        actual = found.get((chain, seq))
+        if actual is None:
+            p_seq, p_hash, _ = pruned.get(chain, (0, "", 0))
+            if p_seq > seq or (p_seq == seq and p_hash == h):
+                continue
+            problems.append(f"chain {chain}: event {seq}, signed in the checkpoint of {at}, is missing")
+        elif actual != h:
+            problems.append(f"chain {chain}: event {seq} differs from the checkpoint of {at} "
+                            "(history was rewritten)")
     return problems

@@ -1,24 +1,20 @@
-"""Reading the audit log: filtered pages, streaming exports, verification, retention."""
+"""Reading the audit log: filtered pages and streaming exports (JSON, NDJSON, CSV)."""
 from __future__ import annotations
 
 import base64
 import binascii
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from governor import audit, checkpoints
-from governor.audit import SYSTEM_CHAIN, Entry, Verification, append_system_event, lock_system_chain, prune_chain
+from governor.domain.audit_chain import timestamp
 from governor.errors import InvalidRequest
 from governor.service.context import Services
 from governor.store import audit_log
-from governor.store import guardians as guardian_store
 
 EXPORT_BATCH = 1000
 CSV_COLUMNS = ["id", "at", "chain", "seq", "user_id", "client", "action", "reason", "policy_name",
@@ -61,7 +57,7 @@ def decode_cursor(cursor: str | None) -> int:
 def event_json(e: Any, user_id: str | None) -> dict[str, Any]:
     """An event as listed: every field that its hash covers, in the canonical time format, so an
     auditor can recompute the chain from an export alone (docs/audit.md)."""
-    return {"id": e.id, "at": audit.timestamp(e.at), "chain": e.chain, "seq": e.seq, "user_id": user_id,
+    return {"id": e.id, "at": timestamp(e.at), "chain": e.chain, "seq": e.seq, "user_id": user_id,
             "client": e.client, "action": e.action, "reason": e.reason,
             "policy": {"name": e.policy_name, "version": e.policy_version}, "data": json.loads(e.data),
             "prev_hash": e.prev_hash, "hash": e.hash}
@@ -108,60 +104,3 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in CSV_FORMULA_STARTS:
         return "'" + value
     return value
-
-
-@contextmanager
-def _snapshot(svc: Services) -> Iterator[Session]:
-    with svc.db.read() as s:
-        if not svc.db.sqlite:  # SQLite's read transaction is a snapshot already
-            s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        yield s
-
-
-def verify(svc: Services) -> Verification:
-    """Verify in one snapshot, so that events appended meanwhile are not taken for forgeries."""
-    with _snapshot(svc) as s:
-        return audit.verify(s)
-
-
-def checkpoint(svc: Services, key_path: str, directory: str) -> tuple[Path, int]:
-    """Sign every chain's head with the key in `key_path` and append the checkpoint to a file in
-    `directory`: the file and the number of chains."""
-    key = checkpoints.load_signing_key(key_path)
-    with _snapshot(svc) as s:
-        heads = checkpoints.heads_now(s)
-    doc = checkpoints.sign(heads, svc.clock.now(), key)
-    return checkpoints.append(Path(directory), doc), len(heads)
-
-
-def verify_checkpoints(svc: Services, directory: str, keys: list) -> tuple[checkpoints.Claims, list[str]]:
-    """The checkpoints in `directory` and every way the database departs from them."""
-    claims = checkpoints.read(Path(directory), keys)
-    with _snapshot(svc) as s:
-        return claims, checkpoints.check(s, claims)
-
-
-def prune(svc: Services, retention_days: int, usage_retention_days: int, client: str = "governor-retention") -> int:
-    """Retention: remove audit events older than `retention_days` by chain prefix (keeping each
-    chain's checkpoint) and usage rows older than `usage_retention_days`. Idempotent."""
-    now = svc.clock.now()
-    cutoff = now - timedelta(days=retention_days)
-    with svc.db.read() as s:
-        chains = audit_log.chains_with_events_before(s, cutoff)
-    removed = 0
-    for chain in chains:
-        with svc.db.write() as s:
-            if chain == SYSTEM_CHAIN:
-                lock_system_chain(s)
-            else:
-                audit_log.lock_chain_owner(s, chain)
-            removed += prune_chain(s, chain, cutoff)
-    with svc.db.write() as s:
-        usage_cut = (now - timedelta(days=usage_retention_days)).date()
-        usage_removed = audit_log.delete_usage_before(s, usage_cut)
-        guardian_store.delete_uncounted_before(s, usage_cut)  # part of those usage days
-        if removed or usage_removed:
-            append_system_event(s, now, Entry(client=client, action="audit.pruned", data={
-                "cutoff": audit.timestamp(cutoff), "events_removed": removed, "chains": len(chains),
-                "usage_days_removed": usage_removed}))
-    return removed
