@@ -75,7 +75,7 @@ def start(svc: Services, user_id: str, client: str, purpose: str | None = None) 
         decision = decide(policy, facts, use, now, purpose=purpose)
         session_id = None
         if decision.allowed:
-            session_id = sessions.new_id()
+            session_id = sessions.new_id(user.pk)
             sessions.insert(tx, session_id, user.pk, client, now, decision.ends_at, policy.version, purpose)
             usage.add(tx, user.pk, _local_day(now, policy, user), sessions=1)
             _book(user, policy, facts, (now, now), now)

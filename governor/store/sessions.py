@@ -100,8 +100,11 @@ class HeartbeatView:
     version: str | None  # PostgreSQL: the user row's xmin, which save_heartbeat compares
 
 
-def new_id() -> str:
-    return "s_" + secrets.token_urlsafe(18)
+def new_id(user_pk: int) -> str:
+    """`s<user pk in hex>_<128 random bits>`: what routes a heartbeat to its user's shard once the
+    tables are distributed by the user's key (docs/deploy.md), so no id has to change then. At
+    most 40 characters for any 64-bit key; ids made before, `s_<144 random bits>`, stay valid."""
+    return f"s{user_pk:x}_{secrets.token_urlsafe(16)}"
 
 
 def get(tx: Tx, session_id: str) -> SessionRow | None:
