@@ -28,6 +28,7 @@ from governor.service import policies
 from governor.service.context import Services
 from governor.store.database import Database
 from governor.store.migrate import upgrade
+from tests import pg_templates
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"
@@ -74,13 +75,9 @@ def pg_admin():
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required here (GOVERNOR_TEST_REQUIRE_PG=1) but {url} is unreachable: {e}")
         pytest.skip(f"PostgreSQL not reachable at {url.render_as_string()}: set GOVERNOR_TEST_PG_URL")
-    template = f"gov_tmpl_{uuid.uuid4().hex[:10]}"
-    with engine.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{template}"'))
-    _migrate(url.set(database=template).render_as_string(hide_password=False))
-    yield engine, url, template
-    with engine.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+    with pg_templates.owned(engine) as template:  # dropped at the end, or by the next run if this one is killed
+        _migrate(url.set(database=template).render_as_string(hide_password=False))
+        yield engine, url, template
     engine.dispose()
 
 
