@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g
 
+from governor.api.guards import requires
 from governor.api.schemas import Instant, Model, body, iso
-from governor.audit import Entry, append_system_event
-from governor.auth import requires
 from governor.clock import OffsetClock
+from governor.service import dev_clock
 
 bp = Blueprint("dev", __name__, url_prefix="/v1/dev")
 
 
 class ClockIn(Model):
+    """The time to set the development server's clock to (RFC 3339 with offset)."""
     now: Instant
 
 
@@ -28,26 +29,18 @@ def _development_only():
     _clock()  # before the token is looked at: outside development the endpoint does not exist
 
 
-def _answer(clock: OffsetClock, action: str) -> dict:
-    svc = current_app.extensions["governor"]
-    now = clock.now()
-    with svc.db.write() as s:  # audited like any change, on the system chain
-        append_system_event(s, now, Entry(client=g.principal.sub, action=action,
-                                          data={"now": iso(now), "offset_seconds": clock.offset.total_seconds()}))
-    return {"now": iso(now), "offset_seconds": clock.offset.total_seconds()}
+def _answer(at) -> dict:
+    now, offset = dev_clock.set_clock(current_app.extensions["governor"], _clock(), at, g.principal.sub)
+    return {"now": iso(now), "offset_seconds": offset}
 
 
 @bp.put("/clock")
 @requires("admin")
 def set_clock():
-    clock = _clock()
-    clock.set(body(ClockIn).now)
-    return _answer(clock, "dev.clock_set")
+    return _answer(body(ClockIn).now)
 
 
 @bp.delete("/clock")
 @requires("admin")
 def reset_clock():
-    clock = _clock()
-    clock.reset()
-    return _answer(clock, "dev.clock_reset")
+    return _answer(None)

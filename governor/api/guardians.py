@@ -4,26 +4,46 @@ requests for more time: `sessions` (the chat frontend)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 from flask import Blueprint, current_app, g
 from pydantic import Field
 
-from governor.api.schemas import Model, body, decision_json, iso, no_body, note, query, user_id
-from governor.auth import requires
+from governor.api.guards import requires
+from governor.api.schemas import Model, Window, body, decision_json, iso, no_body, note, query, user_id
+from governor.domain.time_requests import STATUSES
 from governor.errors import InvalidRequest, NotFound
 from governor.service import guardians, time_requests
 
 bp = Blueprint("guardians", __name__, url_prefix="/v1")
 REQUEST_ID = re.compile(r"tr_[A-Za-z0-9_-]{1,37}")
-STATUSES = ("pending", "approved", "denied", "expired")
+WEEK = re.compile(r"(\d{4})-W(\d{2})", re.ASCII)
+FIRST_WEEK, LAST_WEEK = date(1900, 1, 1), date(2200, 1, 1)  # the range of a date argument (schemas.date_arg)
 Note = note(500)
 
 
 def utc(t: datetime | None) -> str | None:
-    """Stored instants are answered in UTC, as a read gives them back (as verifications are)."""
+    """A record's instant (a link's) in UTC, as audit and admin records are; instants about the
+    child's day (time requests, decisions) come in the child's offset from the use cases."""
     return iso(t and t.astimezone(timezone.utc))
+
+
+def week_arg(value: str | None) -> date | None:
+    """The Monday of an ISO week written 2026-W48 (1900 to 2200, as dates are); absent is None."""
+    if value is None:
+        return None
+    m = WEEK.fullmatch(value)
+    try:
+        if not m:
+            raise ValueError
+        monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        if not FIRST_WEEK <= monday <= LAST_WEEK:
+            raise ValueError
+    except ValueError:
+        raise InvalidRequest("week: an ISO week such as 2026-W48, from 1900 to 2200",
+                             errors=[{"field": "week", "message": "not an ISO week"}]) from None
+    return monday
 
 
 def _svc():
@@ -39,23 +59,36 @@ def guardian_id(value: str) -> str:
                              errors=[{"field": "guardian_id", "message": "invalid guardian id"}]) from None
 
 
-class ControlsIn(Model):
+class ControlsPatch(Model):
+    """PATCH: the fields named change, the others stay."""
+
     daily_limit_minutes: int | None = Field(default=None, ge=0, le=1440)
-    quiet_hours: list[str] | None = Field(default=None, max_length=12)
+    quiet_hours: list[Window] | None = Field(default=None, max_length=12)
     rest_reminder_minutes: int | None = Field(default=None, ge=1, le=1440)
 
 
+class ControlsIn(ControlsPatch):
+    """PUT: every field, each null to clear it; a missing one is a 422 that names it."""
+
+    daily_limit_minutes: int | None = Field(ge=0, le=1440)
+    quiet_hours: list[Window] | None = Field(max_length=12)
+    rest_reminder_minutes: int | None = Field(ge=1, le=1440)
+
+
 class GuardianGrantIn(Model):
+    """A guardian's extra minutes for the child's current local day (within the band's cap)."""
     extra_minutes: int = Field(ge=1, le=1440)
     reason: Note | None = None
 
 
 class TimeRequestIn(Model):
+    """A child asks for more time today (1..240 minutes)."""
     minutes: int = Field(ge=1, le=240)
     note: Note | None = None
 
 
 class TimeDecisionIn(Model):
+    """A guardian's answer to a pending request; `minutes` at most those asked (default: those)."""
     status: Literal["approved", "denied"]
     minutes: int | None = Field(default=None, ge=1, le=240)
 
@@ -66,8 +99,8 @@ def link_json(v: guardians.LinkView) -> dict[str, Any]:
 
 def request_json(v: time_requests.RequestView) -> dict[str, Any]:
     return {"id": v.id, "user_id": v.user_id, "minutes": v.minutes, "note": v.note, "status": v.status,
-            "date": v.date.isoformat(), "created_at": utc(v.created_at), "expires_at": utc(v.expires_at),
-            "decided_at": utc(v.decided_at), "decided_minutes": v.decided_minutes}
+            "date": v.date.isoformat(), "created_at": iso(v.created_at), "expires_at": iso(v.expires_at),
+            "decided_at": iso(v.decided_at), "decided_minutes": v.decided_minutes}
 
 
 def _request_id(value: str) -> str:
@@ -120,7 +153,7 @@ def children(gid: str):
 @bp.get("/guardians/<gid>/children/<uid>/summary")
 @requires("guardian")
 def summary(gid: str, uid: str):
-    return guardians.summary(_svc(), guardian_id(gid), user_id(uid), guardians.parse_week(query("week").get("week")))
+    return guardians.summary(_svc(), guardian_id(gid), user_id(uid), week_arg(query("week").get("week")))
 
 
 @bp.get("/guardians/<gid>/children/<uid>/controls")
@@ -135,6 +168,14 @@ def put_controls(gid: str, uid: str):
     req = body(ControlsIn)
     return guardians.set_controls(_svc(), guardian_id(gid), user_id(uid), req.daily_limit_minutes,
                                   req.quiet_hours, req.rest_reminder_minutes, g.principal.sub)
+
+
+@bp.patch("/guardians/<gid>/children/<uid>/controls")
+@requires("guardian")
+def patch_controls(gid: str, uid: str):
+    req = body(ControlsPatch)
+    changes = {name: getattr(req, name) for name in req.model_fields_set}
+    return guardians.change_controls(_svc(), guardian_id(gid), user_id(uid), changes, g.principal.sub)
 
 
 @bp.post("/guardians/<gid>/children/<uid>/grants")

@@ -7,19 +7,19 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from governor.audit import Entry, append_system_event, append_user_event
-from governor.domain.engine import Decision, looser_limit
+from governor.domain.bands import local_day
+from governor.domain.engine import Decision, Lock, looser_limit
 from governor.domain.policy import Policy, parse_policy
 from governor.errors import InvalidRequest, LooserLimit, NotFound
 from governor.service import policies, sessions
+from governor.service.audit import Entry, append_system_event, append_user_event
 from governor.service.context import Services
 from governor.store import audit_log, repo
 from governor.store import guardians as guardian_store
-from governor.store.tables import PolicyVersion, User
+from governor.store.repo import PolicyRecord, UserRecord
 
 log = logging.getLogger("governor.admin")
 KEEP = object()  # a settings field that was not sent: leave it as it is
@@ -52,14 +52,11 @@ class UserSettings:
     decision: Decision
 
 
-def _audit(s: Session, user: User, policy: Policy, now: datetime, client: str, action: str,
+def _audit(s: Session, user: UserRecord, policy: Policy, now: datetime, client: str, action: str,
            data: dict[str, Any], reason: str | None = None) -> None:
-    append_user_event(s, user, now, Entry(client=client, action=action, reason=reason, policy_name=policy.name,
-                                          policy_version=policy.version, data=data))
-
-
-def _zone(policy: Policy, user: User) -> ZoneInfo:
-    return policy.zone(user.timezone)
+    append_user_event(s, user, now, Entry(
+        client=client, action=action, reason=reason, policy_name=policy.name, policy_version=policy.version,
+        data=data))
 
 
 def add_grant(svc: Services, user_id: str, minutes: int, day: date | None, reason: str | None,
@@ -67,7 +64,7 @@ def add_grant(svc: Services, user_id: str, minutes: int, day: date | None, reaso
     with svc.db.write() as s:
         policy, now = svc.policy(s), svc.clock.now()
         user = repo.lock_user(s, user_id, now)
-        today = now.astimezone(_zone(policy, user)).date()
+        today = local_day(policy, user.facts.timezone, now)
         day = day or today
         if not today <= day <= today + timedelta(days=366):
             raise InvalidRequest("date: a grant is for today or a day in the coming year",
@@ -85,7 +82,7 @@ def lock(svc: Services, user_id: str, until: datetime | None, reason: str | None
             raise InvalidRequest("until: must be in the future, and at most 10 years ahead (or omitted: until "
                                  "unlocked)", errors=[{"field": "until", "message": "out of range"}])
         user = repo.lock_user(s, user_id, now)
-        user.locked, user.lock_until, user.lock_reason = True, until, reason
+        repo.set_lock(s, user, Lock(until=until, reason=reason))
         _audit(s, user, policy, now, client, "user.locked",
                {"until": until and until.isoformat(), "reason_given": reason is not None}, reason="locked")
     return LockState(user_id, True, until, reason, sessions.status(svc, user_id).decision)
@@ -96,8 +93,8 @@ def unlock(svc: Services, user_id: str, reason: str | None, client: str) -> Lock
     with svc.db.write() as s:
         policy, now = svc.policy(s), svc.clock.now()
         user = repo.find_user(s, user_id, lock=True)
-        if user is not None and user.locked:
-            user.locked, user.lock_until, user.lock_reason = False, None, None
+        if user is not None and user.facts.lock is not None:
+            repo.set_lock(s, user, None)
             _audit(s, user, policy, now, client, "user.unlocked", {"reason_given": reason is not None})
     return LockState(user_id, False, None, None, sessions.status(svc, user_id).decision)
 
@@ -107,17 +104,16 @@ def change_settings(svc: Services, user_id: str, timezone: Any, daily_limit: Any
     with svc.db.write() as s:
         policy, now = svc.policy(s), svc.clock.now()
         user = repo.lock_user(s, user_id, now)
-        new_tz = user.timezone if timezone is KEEP else timezone
-        new_limit = user.daily_limit_minutes if daily_limit is KEEP else daily_limit
-        zone = policy.zone(new_tz)
-        today = now.astimezone(zone).date()
-        looser = looser_limit(policy, repo.user_facts(user, user_id, {}).verification, today, now, new_limit)
+        old = user.facts
+        new_tz = old.timezone if timezone is KEEP else timezone
+        new_limit = old.daily_limit_minutes if daily_limit is KEEP else daily_limit
+        looser = looser_limit(policy, old.verification, local_day(policy, new_tz, now), now, new_limit)
         if looser is not None:
             raise LooserLimit(new_limit, looser[0].value, looser[1], "a user limit")
         changed = {k: v for k, v in (("timezone", new_tz), ("daily_limit_minutes", new_limit))
-                   if getattr(user, k) != v}
-        user.timezone, user.daily_limit_minutes = new_tz, new_limit
+                   if getattr(old, k) != v}
         if changed:
+            repo.set_settings(s, user, new_tz, new_limit)
             _audit(s, user, policy, now, client, "settings.changed", changed)
     return UserSettings(user_id, new_tz, new_limit, sessions.status(svc, user_id).decision)
 
@@ -133,7 +129,7 @@ def erase(svc: Services, user_id: str, client: str) -> int:
             raise NotFound(f"no user {user_id!r}")
         kept = audit_log.count_chain(s, user.pseudonym)
         guardian_store.delete_of_user(s, user.pk)  # links, controls, time requests, uncounted use
-        chain, head_seq, head_hash = user.pseudonym, user.audit_seq, user.audit_head
+        chain, head_seq, head_hash = user.pseudonym, user.audit_seq, user.audit_head  # as the lock read them
         repo.erase_user(s, user)
         append_system_event(s, now, Entry(client=client, action="user.erased", policy_name=policy.name,
                                           policy_version=policy.version,
@@ -146,26 +142,19 @@ def erase(svc: Services, user_id: str, client: str) -> int:
 def fold_wal(svc: Services) -> None:
     """After an erasure on SQLite: deleted pages are zeroed (secure_delete); fold the WAL in so
     no copy lingers."""
-    if not svc.db.sqlite:
-        return
-    conn = svc.db.writer.raw_connection()  # outside any transaction, as a checkpoint must be
-    try:
-        busy = conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    finally:
-        conn.close()
-    if busy:  # readers held old pages; the next checkpoint (SQLite's own, at 1000 pages) folds them
+    if not svc.db.fold_wal():  # readers held old pages; the next checkpoint (SQLite's own, at 1000 pages) folds them
         log.warning("erasure: the WAL checkpoint was busy; the WAL may hold erased pages until the next one")
 
 
 # -- policy versions --------------------------------------------------------------------------
 
-def active_policy(svc: Services) -> tuple[Policy, PolicyVersion]:
+def active_policy(svc: Services) -> tuple[Policy, PolicyRecord]:
     with svc.db.read() as s:
         policy = svc.policy(s)
         return policy, repo.policy_row(s, policy.version)
 
 
-def activate_policy(svc: Services, document: dict[str, Any], client: str) -> tuple[Policy, PolicyVersion]:
+def activate_policy(svc: Services, document: dict[str, Any], client: str) -> tuple[Policy, PolicyRecord]:
     """Validate a policy document and make it the next version, atomically; running sessions
     follow it from their next heartbeat."""
     policy = parse_policy(document)
@@ -175,12 +164,12 @@ def activate_policy(svc: Services, document: dict[str, Any], client: str) -> tup
     return policy.with_version(version), row
 
 
-def policy_versions(svc: Services) -> list[PolicyVersion]:
+def policy_versions(svc: Services) -> list[PolicyRecord]:
     with svc.db.read() as s:
         return repo.policy_versions(s)
 
 
-def policy_document(policy: Policy, row: PolicyVersion | None) -> dict[str, Any]:
+def policy_document(policy: Policy, row: PolicyRecord | None) -> dict[str, Any]:
     doc = dict(json.loads(row.document)) if row is not None else dict(policy.document)
     return {**doc, "version": policy.version,
             "activated_at": row and row.activated_at.isoformat(), "activated_by": row and row.activated_by}

@@ -3,42 +3,20 @@ the console's extras (recent sessions, audit trail, usage), and revoking a grant
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from governor.audit import Entry, append_user_event
+from governor.domain.bands import local_day
 from governor.domain.engine import Decision, Lock, Verification
 from governor.errors import NotFound
 from governor.service import sessions
-from governor.service.audit import event_json
+from governor.service.audit import Entry, append_user_event, event_json
 from governor.service.context import Services
 from governor.store import repo, user_details
-from governor.store.tables import ChatSession, Grant
+from governor.store.user_details import GrantView, SessionView
 
 GRANT_DAYS = 14  # grants are listed from this many local days back on, future days included
-
-
-@dataclass(frozen=True)
-class GrantView:
-    id: int
-    date: date
-    extra_minutes: int
-    reason: str | None
-    client: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class SessionView:
-    id: str
-    client: str
-    started_at: datetime
-    last_seen_at: datetime
-    ends_at: datetime | None
-    ended_at: datetime | None
-    end_reason: str | None
-    duration_seconds: int
 
 
 @dataclass(frozen=True)
@@ -62,15 +40,6 @@ class Revoked:
     decision: Decision
 
 
-def _grant(g: Grant) -> GrantView:
-    return GrantView(g.id, g.day, g.minutes, g.reason, g.client, g.created_at)
-
-
-def _session(c: ChatSession) -> SessionView:
-    return SessionView(c.id, c.client, c.started_at, c.last_seen_at, c.ends_at, c.ended_at, c.end_reason,
-                       c.counted_ms // 1000)
-
-
 def overview(svc: Services, user_id: str) -> UserOverview:
     """Everything an admin acts on, for a user Governor has seen (404 otherwise)."""
     status = sessions.status(svc, user_id)
@@ -79,11 +48,11 @@ def overview(svc: Services, user_id: str) -> UserOverview:
         user = repo.find_user(s, user_id)
         if user is None:
             raise NotFound(f"no user {user_id!r}: Governor has never seen this id")
-        facts = repo.user_facts(user, user_id, {})
-        zone = policy.zone(user.timezone)
-        today = now.astimezone(zone).date()
-        grants = [_grant(g) for g in user_details.grants_from(s, user.pk, today - timedelta(days=GRANT_DAYS - 1))]
-        active = [_session(c) for c in user_details.recent_sessions(s, user.pk, 1000) if c.ended_at is None]
+        facts = user.facts
+        zone = policy.zone(facts.timezone)
+        today = local_day(policy, facts.timezone, now)
+        grants = user_details.grants_from(s, user.pk, today - timedelta(days=GRANT_DAYS - 1))
+        active = [c for c in user_details.recent_sessions(s, user.pk, 1000) if c.ended_at is None]
     return UserOverview(user_id, now, zone, status.decision, facts.verification, facts.timezone,
                         facts.daily_limit_minutes, facts.lock, grants, active)
 
@@ -95,7 +64,7 @@ def recent(svc: Services, user_id: str, sessions_limit: int = 20,
         user = repo.find_user(s, user_id)
         if user is None:
             return [], []
-        return ([_session(c) for c in user_details.recent_sessions(s, user.pk, sessions_limit)],
+        return (user_details.recent_sessions(s, user.pk, sessions_limit),
                 [event_json(e, user_id) for e in user_details.latest_events(s, user.pseudonym, events_limit)])
 
 
@@ -110,11 +79,10 @@ def revoke_grant(svc: Services, user_id: str, grant_id: int, client: str) -> Rev
     with svc.db.write() as s:
         policy, now = svc.policy(s), svc.clock.now()
         user = repo.find_user(s, user_id, lock=True)
-        found = user_details.grant(s, user.pk, grant_id) if user is not None else None
-        if found is None:
+        view = user_details.grant(s, user.pk, grant_id) if user is not None else None
+        if view is None:
             raise NotFound(f"no grant {grant_id} for user {user_id!r}")
-        view = _grant(found)
-        s.delete(found)
+        user_details.delete_grant(s, view.id)
         append_user_event(s, user, now, Entry(
             client=client, action="grant.revoked", policy_name=policy.name, policy_version=policy.version,
             data={"grant_id": view.id, "date": view.date.isoformat(), "extra_minutes": view.extra_minutes}))

@@ -1,25 +1,30 @@
 """Asking for more time (DESIGN section 7): the child's frontend files a request, a guardian of
 the child approves it (a grant within the band's cap, possibly for fewer minutes) or denies it,
 and a request still pending when the child's local day ends expires. Expiry is shown at once on
-read (`status_at`) and written, with its audit event, by the next write that meets it or by the
-sweeper (`expire_due`)."""
+read (`TimeRequest.at`) and written, with its audit event, by the next write that meets it or by
+the sweeper (`expire_due`). The rules are the domain's (`domain/time_requests.py`); a request's
+instants are answered in the child's offset, as decisions are."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from governor.audit import Entry, append_user_event
-from governor.domain.engine import band_of
+from governor.domain import time_requests as rules
+from governor.domain.bands import band_today, local_day
 from governor.domain.policy import Policy
+from governor.domain.time_requests import TimeRequest
 from governor.errors import InvalidRequest, NotFound, Problem
+from governor.service.audit import Entry, append_user_event
 from governor.service.context import Services
+from governor.service.guardians import add_guardian_grant
+from governor.service.webhooks import outbox
 from governor.store import guardians as store
 from governor.store import repo
-from governor.store.tables import TimeRequest, User
+from governor.store.repo import UserRecord
 
 SWEEPER = "governor-sweeper"
+RequestView = TimeRequest  # what the use cases answer
 
 
 class NoGuardian(Problem):
@@ -34,112 +39,92 @@ class RequestDecided(Problem):
     status, type, title = 409, "request-decided", "The request is no longer pending"
 
 
-@dataclass(frozen=True)
-class RequestView:
-    id: str
-    user_id: str
-    minutes: int
-    note: str | None
-    status: str
-    date: date
-    created_at: datetime
-    expires_at: datetime
-    decided_at: datetime | None
-    decided_minutes: int | None
+def _audit(s: Session, user: UserRecord, policy: Policy, now: datetime, client: str, action: str, data: dict) -> None:
+    band = band_today(policy, user.facts, now)
+    append_user_event(s, user, now, Entry(
+        client=client, action=action, reason=data.get("status"), policy_name=policy.name,
+        policy_version=policy.version, data={**data, "band": band.value}))
 
 
-def status_at(r: TimeRequest, now: datetime) -> str:
-    """A pending request whose day has ended is expired, whether or not that is written yet."""
-    return "expired" if r.status == "pending" and r.expires_at <= now else r.status
-
-
-def view(r: TimeRequest, user_id: str, now: datetime) -> RequestView:
-    status = status_at(r, now)
-    decided_at = r.decided_at or (r.expires_at if status == "expired" else None)
-    return RequestView(r.id, user_id, r.minutes, r.note, status, r.day, r.created_at, r.expires_at, decided_at,
-                       r.decided_minutes)
-
-
-def _audit(s: Session, user: User, policy: Policy, now: datetime, client: str, action: str, data: dict) -> None:
-    band = band_of(repo.user_facts(user, user.user_id, {}).verification,
-                   now.astimezone(policy.zone(user.timezone)).date(), now)
-    append_user_event(s, user, now, Entry(client=client, action=action, reason=data.get("status"),
-                                          policy_name=policy.name, policy_version=policy.version,
-                                          data={**data, "band": band.value}))
-
-
-def _expire(s: Session, policy: Policy, user: User, r: TimeRequest, now: datetime) -> None:
-    r.status, r.decided_at = "expired", r.expires_at
+def _expire(s: Session, policy: Policy, user: UserRecord, r: TimeRequest, now: datetime) -> None:
+    store.decide_request(s, r.id, "expired", r.expires_at, None, None)
+    outbox.time_request(s, user, r, "time_request.expired", now, status="expired", decided_at=r.expires_at)
     _audit(s, user, policy, now, SWEEPER, "time.decided", {"request_id": r.id, "status": "expired"})
 
 
-def create(svc: Services, user_id: str, minutes: int, note: str | None, client: str) -> RequestView:
+def create(svc: Services, user_id: str, minutes: int, note: str | None, client: str) -> TimeRequest:
     with svc.db.write() as s:
         policy, now = svc.policy(s), svc.clock.now()
         user = repo.find_user(s, user_id, lock=True)
         if user is None or not store.links_of_user(s, user.pk):
             raise NoGuardian(f"{user_id!r} has no guardian to ask for more time")
-        pending = store.pending_request(s, user.pk)
-        if pending is not None and pending.expires_at <= now:
+        pending = store.pending_request(s, user.pk, user_id)
+        if pending is not None and pending.status_at(now) == "expired":
             _expire(s, policy, user, pending, now)
         elif pending is not None:
             raise RequestPending(f"request {pending.id} is still pending", request_id=pending.id)
-        tz = policy.zone(user.timezone)
-        today = now.astimezone(tz).date()
-        r = store.add_request(s, user.pk, minutes, note, today, now,
-                              datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz), client)
+        tz = policy.zone(user.facts.timezone)
+        today = local_day(policy, user.facts.timezone, now)
+        r = TimeRequest(store.new_request_id(), user_id, minutes, note, "pending", today, now,
+                        rules.expires_at(today, tz))
+        store.add_request(s, user.pk, r, client)
+        outbox.time_request(s, user, r, "time_request.created", now)
         _audit(s, user, policy, now, client, "time.requested",
                {"request_id": r.id, "minutes": minutes, "date": today.isoformat(), "note_given": note is not None})
-        return view(r, user_id, now)
+        return r.at(now, tz)
 
 
-def get(svc: Services, request_id: str) -> RequestView:
+def get(svc: Services, request_id: str) -> TimeRequest:
     with svc.db.read() as s:
-        found = store.request_by_id(s, request_id)
-        if found is None:
-            raise NotFound(f"no time request {request_id[:40]!r}")
-        return view(*found, svc.clock.now())
+        policy, found = svc.policy(s), store.request_by_id(s, request_id)
+    if found is None:
+        raise NotFound(f"no time request {request_id[:40]!r}")
+    r, timezone = found
+    return r.at(svc.clock.now(), policy.zone(timezone))
 
 
-def of_guardian(svc: Services, guardian_id: str, status: str | None) -> list[RequestView]:
+def of_guardian(svc: Services, guardian_id: str, status: str | None) -> list[TimeRequest]:
     with svc.db.read() as s:
-        now = svc.clock.now()
-        out = [view(r, uid, now) for r, uid in store.requests_of_guardian(s, guardian_id)]
-    return [v for v in out if status is None or v.status == status]
+        policy, now = svc.policy(s), svc.clock.now()
+        out = [r.at(now, policy.zone(tz)) for r, tz in store.requests_of_guardian(s, guardian_id)]
+    return [r for r in out if status is None or r.status == status]
 
 
 def decide(svc: Services, guardian_id: str, request_id: str, status: str, minutes: int | None,
-           client: str) -> RequestView:
+           client: str) -> TimeRequest:
     """Approve (a grant for the day it was asked on, within the cap) or deny a pending request.
     A request of a child that is not the guardian's is a 404; a decided or expired one a 409."""
-    from governor.service.guardians import add_guardian_grant
-
     result = None
     with svc.db.write() as s:
         policy, now = svc.policy(s), svc.clock.now()
         found = store.request_by_id(s, request_id)
-        user = repo.find_user(s, found[1], lock=True) if found is not None else None
+        user = repo.find_user(s, found[0].user_id, lock=True) if found is not None else None
         lk = store.link(s, user.pk, guardian_id) if user is not None else None
         if lk is None:
             raise NotFound(f"no time request {request_id[:40]!r}")
-        r = found[0]
-        s.refresh(r)  # read again under the child's lock
-        if r.status == "pending" and r.expires_at <= now:
+        r, _ = store.request_by_id(s, request_id)  # read again under the child's lock
+        state = r.status_at(now)
+        if state == "expired" and r.status == "pending":
             _expire(s, policy, user, r, now)  # written, then answered as any expired request is
-        elif r.status != "pending":
+        elif state != "pending":
             raise RequestDecided(f"request {r.id} is {r.status}", request_status=r.status)
         else:
-            granted = r.minutes if minutes is None else minutes
-            if granted > r.minutes:
-                raise InvalidRequest(f"minutes: {granted} is more than the {r.minutes} asked",
-                                     errors=[{"field": "minutes", "message": f"more than the {r.minutes} asked"}])
+            try:
+                granted = rules.granted_minutes(r.minutes, minutes)
+            except rules.MoreThanAsked:
+                raise InvalidRequest(f"minutes: {minutes} is more than the {r.minutes} asked",
+                                     errors=[{"field": "minutes", "message": f"more than the {r.minutes} asked"}]
+                                     ) from None
             if status == "approved":
-                add_guardian_grant(s, policy, user, lk, r.day, granted, "time request", client, now, r.id)
-            r.status, r.decided_at, r.link_id = status, now, lk.id
-            r.decided_minutes = granted if status == "approved" else None
+                add_guardian_grant(s, policy, user, lk, r.date, granted, "time request", client, now, r.id)
+            decided = granted if status == "approved" else None
+            store.decide_request(s, r.id, status, now, decided, lk.id)
+            outbox.time_request(s, user, r, "time_request.decided", now, guardian_id, status=status, decided_at=now,
+                                decided_minutes=decided)
             _audit(s, user, policy, now, client, "time.decided",
-                   {"request_id": r.id, "status": status, "minutes": r.decided_minutes, "link_id": lk.id})
-            result = view(r, user.user_id, now)
+                   {"request_id": r.id, "status": status, "minutes": decided, "link_id": lk.id})
+            result = TimeRequest(r.id, r.user_id, r.minutes, r.note, status, r.date, r.created_at, r.expires_at,
+                                 now, decided).at(now, policy.zone(user.facts.timezone))
     if result is None:
         raise RequestDecided(f"request {request_id} expired at the end of its day", request_status="expired")
     return result
@@ -154,11 +139,11 @@ def expire_due(svc: Services) -> int:
         with svc.db.write() as s:
             policy, now = svc.policy(s), svc.clock.now()
             found = store.request_by_id(s, request_id)
-            user = repo.find_user(s, found[1], lock=True) if found is not None else None
+            user = repo.find_user(s, found[0].user_id, lock=True) if found is not None else None
             if user is None:
                 continue
-            s.refresh(found[0])
-            if found[0].status == "pending" and found[0].expires_at <= now:
-                _expire(s, policy, user, found[0], now)
+            r, _ = store.request_by_id(s, request_id)
+            if r.status == "pending" and r.status_at(now) == "expired":
+                _expire(s, policy, user, r, now)
                 done += 1
     return done

@@ -1,13 +1,14 @@
 """Users: age verification and the usage ledger as a client reads it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from governor.audit import Entry, append_user_event
-from governor.domain.engine import Verification, band_of, recorded
+from governor.domain.bands import band_today, local_day
+from governor.domain.engine import Verification, recorded
 from governor.domain.policy import Band
 from governor.errors import InvalidRequest
+from governor.service.audit import Entry, append_user_event
 from governor.service.context import Services
 from governor.store import guardians as guardian_store
 from governor.store import repo
@@ -35,14 +36,11 @@ def set_verification(svc: Services, user_id: str, v: Verification, client: str) 
         now = svc.clock.now()
         v = recorded(v, now)
         user = repo.lock_user(s, user_id, now)
-        tz = policy.zone(user.timezone)
-        if v.birth_date is not None and v.birth_date > now.astimezone(tz).date():
+        if v.birth_date is not None and v.birth_date > local_day(policy, user.facts.timezone, now):
             raise InvalidRequest("birth_date: must not be in the future",
                                  errors=[{"field": "birth_date", "message": "in the future"}])
-        user.ver_status, user.ver_birth_date, user.ver_method = v.status, v.birth_date, v.method
-        user.ver_provider, user.ver_assurance, user.ver_expires_at = v.provider, v.assurance, v.expires_at
-        user.ver_verified_at = v.verified_at
-        band = band_of(v, now.astimezone(tz).date(), now)
+        repo.set_verification(s, user, v)
+        band = band_today(policy, replace(user.facts, verification=v), now)
         # The birth date is personal data and stays out of the (erasure-surviving) audit log.
         append_user_event(s, user, now, Entry(
             client=client, action="verification.changed", reason=v.status, policy_name=policy.name,
@@ -57,8 +55,7 @@ def usage(svc: Services, user_id: str, first: date | None, last: date | None) ->
     with svc.db.read() as s:
         policy = svc.policy(s)
         user = repo.find_user(s, user_id)
-        tz = policy.zone(user.timezone if user is not None else None)
-        today = svc.clock.now().astimezone(tz).date()
+        today = local_day(policy, user.facts.timezone if user is not None else None, svc.clock.now())
         last = last or (today if first is None else first + timedelta(days=6))
         first = first or last - timedelta(days=6)
         rows = repo.usage_report(s, user.pk, first, last) if user is not None else {}

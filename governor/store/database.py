@@ -139,6 +139,18 @@ class Database:
         except DatabaseUnavailable:
             return False
 
+    def fold_wal(self) -> bool:
+        """SQLite, after an erasure: fold the whole WAL into the database (deleted pages are
+        zeroed by secure_delete), outside any transaction as a checkpoint must be. False when
+        readers still held old pages (SQLite's own next checkpoint folds them); True elsewhere."""
+        if not self.sqlite:
+            return True
+        conn = self.writer.raw_connection()
+        try:
+            return not conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        finally:
+            conn.close()
+
     def dispose(self) -> None:
         self._raw.close_all()
         if self._lock_file is not None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from governor.domain.controls import Controls
+from governor.domain.controls import Controls, window_text
 from governor.domain.ledger import Marked
 from governor.domain.policy import parse_windows
+from governor.domain.time_requests import TimeRequest
 from governor.store.sql import Tx
-from governor.store.tables import AuditEvent, Grant, GuardianLink, TimeRequest, UncountedDay, User
+from governor.store.tables import AuditEvent, Grant, GuardianLink, UncountedDay, User
+from governor.store.tables import TimeRequest as TimeRequestRow
 
 _HOT_UNCOUNTED = ("SELECT day, purpose, ms FROM uncounted_days WHERE user_pk = :pk AND day >= :first "
                   "AND day <= :last")
@@ -24,38 +27,51 @@ _HOT_NEW = "INSERT INTO uncounted_days (user_pk, day, purpose, ms) VALUES (:pk, 
 
 # -- links and controls -----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Link:
+    """A guardian of a user, with that guardian's controls. `id` is what audit events name."""
+
+    id: str
+    user_pk: int
+    guardian_id: str
+    linked_at: datetime
+    controls: Controls
+
+
+def _link(lk: GuardianLink) -> Link:
+    return Link(lk.id, lk.user_pk, lk.guardian_id, lk.linked_at,
+                controls_of(lk.daily_limit_minutes, lk.quiet_hours, lk.rest_reminder_minutes))
+
+
 def new_link_id() -> str:
     return "l_" + secrets.token_urlsafe(18)
 
 
-def add_link(s: Session, user_pk: int, guardian_id: str, client: str, now: datetime) -> GuardianLink:
+def add_link(s: Session, user_pk: int, guardian_id: str, client: str, now: datetime) -> Link:
     lk = GuardianLink(id=new_link_id(), user_pk=user_pk, guardian_id=guardian_id, linked_at=now, client=client)
     s.add(lk)
-    return lk
+    return Link(lk.id, user_pk, guardian_id, now, Controls())
 
 
-def link(s: Session, user_pk: int, guardian_id: str) -> GuardianLink | None:
-    return s.execute(select(GuardianLink).where(GuardianLink.user_pk == user_pk,
-                                                GuardianLink.guardian_id == guardian_id)).scalar()
+def link(s: Session, user_pk: int, guardian_id: str) -> Link | None:
+    lk = s.execute(select(GuardianLink).where(GuardianLink.user_pk == user_pk,
+                                              GuardianLink.guardian_id == guardian_id)).scalar()
+    return None if lk is None else _link(lk)
 
 
-def links_of_user(s: Session, user_pk: int | None) -> list[GuardianLink]:
+def links_of_user(s: Session, user_pk: int | None) -> list[Link]:
     if user_pk is None:
         return []
-    return list(s.execute(select(GuardianLink).where(GuardianLink.user_pk == user_pk)
-                          .order_by(GuardianLink.linked_at, GuardianLink.id)).scalars())
+    return [_link(lk) for lk in s.execute(select(GuardianLink).where(GuardianLink.user_pk == user_pk)
+                                          .order_by(GuardianLink.linked_at, GuardianLink.id)).scalars()]
 
 
-def children_of(s: Session, guardian_id: str) -> list[tuple[GuardianLink, str]]:
+def children_of(s: Session, guardian_id: str) -> list[tuple[Link, str]]:
     """The guardian's links with each child's user id, in the order they were made."""
     rows = s.execute(select(GuardianLink, User.user_id).join(User, User.pk == GuardianLink.user_pk)
                      .where(GuardianLink.guardian_id == guardian_id)
                      .order_by(GuardianLink.linked_at, GuardianLink.id)).all()
-    return [(lk, uid) for lk, uid in rows]
-
-
-def controls(lk: GuardianLink) -> Controls:
-    return controls_of(lk.daily_limit_minutes, lk.quiet_hours, lk.rest_reminder_minutes)
+    return [(_link(lk), uid) for lk, uid in rows]
 
 
 def controls_of(daily_limit: int | None, quiet_hours: str | None, rest_reminder: int | None) -> Controls:
@@ -63,12 +79,14 @@ def controls_of(daily_limit: int | None, quiet_hours: str | None, rest_reminder:
     return Controls(daily_limit, windows, rest_reminder)
 
 
-def delete_link(s: Session, lk: GuardianLink) -> None:
-    s.delete(lk)
+def set_controls(s: Session, link_id: str, c: Controls) -> None:
+    s.execute(update(GuardianLink).where(GuardianLink.id == link_id).values(
+        daily_limit_minutes=c.daily_limit_minutes, rest_reminder_minutes=c.rest_reminder_minutes,
+        quiet_hours=json.dumps([window_text(w) for w in c.quiet_hours]) if c.quiet_hours else None))
 
 
-def lock_user_by_pk(s: Session, pk: int) -> User | None:
-    return s.execute(select(User).where(User.pk == pk).with_for_update()).scalar()
+def delete_link(s: Session, link_id: str) -> None:
+    s.execute(delete(GuardianLink).where(GuardianLink.id == link_id))
 
 
 def refusals_between(s: Session, chain: str, start: datetime, end: datetime) -> dict[str, int]:
@@ -94,47 +112,63 @@ def guardian_minutes(s: Session, user_pk: int, day: date) -> int:
 
 # -- time requests ----------------------------------------------------------------------------
 
+Located = tuple[TimeRequest, str | None]  # a request and its child's time zone (None: the policy's)
+_REQUEST = select(TimeRequestRow, User.user_id, User.timezone).join(User, User.pk == TimeRequestRow.user_pk)
+
+
+def _request(r: TimeRequestRow, user_id: str) -> TimeRequest:
+    return TimeRequest(r.id, user_id, r.minutes, r.note, r.status, r.day, r.created_at, r.expires_at, r.decided_at,
+                       r.decided_minutes)
+
+
 def new_request_id() -> str:
     return "tr_" + secrets.token_urlsafe(18)
 
 
-def add_request(s: Session, user_pk: int, minutes: int, note: str | None, day: date, now: datetime,
-                expires_at: datetime, client: str) -> TimeRequest:
-    r = TimeRequest(id=new_request_id(), user_pk=user_pk, minutes=minutes, note=note, status="pending", day=day,
-                    created_at=now, expires_at=expires_at, client=client)
-    s.add(r)
-    return r
+def add_request(s: Session, user_pk: int, r: TimeRequest, client: str) -> None:
+    s.add(TimeRequestRow(id=r.id, user_pk=user_pk, minutes=r.minutes, note=r.note, status=r.status, day=r.date,
+                         created_at=r.created_at, expires_at=r.expires_at, client=client))
 
 
-def request_by_id(s: Session, request_id: str) -> tuple[TimeRequest, str] | None:
-    row = s.execute(select(TimeRequest, User.user_id).join(User, User.pk == TimeRequest.user_pk)
-                    .where(TimeRequest.id == request_id)).first()
-    return None if row is None else (row[0], row[1])
+def request_by_id(s: Session, request_id: str) -> Located | None:
+    """The request read afresh (under the child's lock it is the request as it stands)."""
+    row = s.execute(_REQUEST.where(TimeRequestRow.id == request_id)
+                    .execution_options(populate_existing=True)).first()
+    return None if row is None else (_request(row[0], row[1]), row[2])
 
 
-def pending_request(s: Session, user_pk: int) -> TimeRequest | None:
-    return s.execute(select(TimeRequest).where(TimeRequest.user_pk == user_pk, TimeRequest.status == "pending")
-                     .order_by(TimeRequest.pk.desc()).limit(1)).scalar()
+def pending_request(s: Session, user_pk: int, user_id: str) -> TimeRequest | None:
+    r = s.execute(select(TimeRequestRow).where(TimeRequestRow.user_pk == user_pk, TimeRequestRow.status == "pending")
+                  .order_by(TimeRequestRow.pk.desc()).limit(1)).scalar()
+    return None if r is None else _request(r, user_id)
 
 
-def requests_of_guardian(s: Session, guardian_id: str, limit: int = 500) -> list[tuple[TimeRequest, str]]:
+def decide_request(s: Session, request_id: str, status: str, decided_at: datetime, minutes: int | None,
+                   link_id: str | None) -> None:
+    """Write a guardian's decision, or (with no link) the request's expiry."""
+    values = {"status": status, "decided_at": decided_at}
+    if link_id is not None:
+        values |= {"decided_minutes": minutes, "link_id": link_id}
+    s.execute(update(TimeRequestRow).where(TimeRequestRow.id == request_id).values(**values))
+
+
+def requests_of_guardian(s: Session, guardian_id: str, limit: int = 500) -> list[Located]:
     """Requests of the guardian's children, newest first."""
-    rows = s.execute(select(TimeRequest, User.user_id).join(User, User.pk == TimeRequest.user_pk)
-                     .join(GuardianLink, GuardianLink.user_pk == TimeRequest.user_pk)
+    rows = s.execute(_REQUEST.join(GuardianLink, GuardianLink.user_pk == TimeRequestRow.user_pk)
                      .where(GuardianLink.guardian_id == guardian_id)
-                     .order_by(TimeRequest.pk.desc()).limit(limit)).all()
-    return [(r, uid) for r, uid in rows]
+                     .order_by(TimeRequestRow.pk.desc()).limit(limit)).all()
+    return [(_request(r, uid), tz) for r, uid, tz in rows]
 
 
-def requests_between(s: Session, user_pk: int, first: date, last: date) -> list[TimeRequest]:
-    return list(s.execute(select(TimeRequest).where(TimeRequest.user_pk == user_pk, TimeRequest.day >= first,
-                                                    TimeRequest.day <= last)).scalars())
+def requests_between(s: Session, user_pk: int, user_id: str, first: date, last: date) -> list[TimeRequest]:
+    return [_request(r, user_id) for r in s.execute(select(TimeRequestRow).where(
+        TimeRequestRow.user_pk == user_pk, TimeRequestRow.day >= first, TimeRequestRow.day <= last)).scalars()]
 
 
 def due_requests(s: Session, now: datetime, limit: int = 500) -> list[str]:
     """Ids of pending requests whose day has ended."""
-    return list(s.execute(select(TimeRequest.id).where(TimeRequest.status == "pending",
-                                                       TimeRequest.expires_at <= now).limit(limit)).scalars())
+    return list(s.execute(select(TimeRequestRow.id).where(TimeRequestRow.status == "pending",
+                                                          TimeRequestRow.expires_at <= now).limit(limit)).scalars())
 
 
 # -- uncounted use ----------------------------------------------------------------------------
@@ -178,7 +212,7 @@ def store_marked(user, marks: tuple[Marked, ...]) -> None:
 
 def delete_of_user(s: Session, user_pk: int) -> None:
     """Erasure: the user's links (with their controls), time requests and uncounted use."""
-    for table in (GuardianLink, TimeRequest, UncountedDay):
+    for table in (GuardianLink, TimeRequestRow, UncountedDay):
         s.execute(delete(table).where(table.user_pk == user_pk))
 
 

@@ -1,10 +1,13 @@
-"""Repositories: the queries the use cases need, handing back domain values where they read."""
+"""Repositories: the queries the use cases need, handing back domain values (frozen
+dataclasses), never ORM rows; writes name what they change."""
 from __future__ import annotations
 
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,20 +24,43 @@ _POLICY_VERSION = select(func.max(PolicyVersion.version))
 
 # -- users ------------------------------------------------------------------------------------
 
-def lock_user(s: Session, user_id: str, now: datetime) -> User:
-    """The user's row, created if new, locked until the transaction ends (FOR UPDATE on
-    PostgreSQL; on SQLite the write transaction already holds the database's write lock)."""
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as the use cases outside the session ones see them: keys and the decision's facts."""
+
+    pk: int
+    user_id: str
+    pseudonym: str
+    facts: UserFacts
+    audit_seq: int  # the head of the user's chain (its events' count)
+    audit_head: str
+
+
+def _record(user: User | None) -> UserRecord | None:
+    if user is None:
+        return None
+    return UserRecord(user.pk, user.user_id, user.pseudonym, user_facts(user, user.user_id, {}), user.audit_seq,
+                      user.audit_head)
+
+
+def lock_user(s: Session, user_id: str, now: datetime) -> UserRecord:
+    """The user, created if new, locked until the transaction ends (FOR UPDATE on PostgreSQL;
+    on SQLite the write transaction already holds the database's write lock)."""
     user = s.execute(_USER_LOCKED, {"user_id": user_id}).scalar()
-    if user is not None:
-        return user
-    upsert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
-    s.execute(upsert(User).values(user_id=user_id, pseudonym=secrets.token_hex(16), created_at=now)
-              .on_conflict_do_nothing(index_elements=["user_id"]))
-    return s.execute(_USER_LOCKED, {"user_id": user_id}).scalar_one()
+    if user is None:
+        upsert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
+        s.execute(upsert(User).values(user_id=user_id, pseudonym=secrets.token_hex(16), created_at=now)
+                  .on_conflict_do_nothing(index_elements=["user_id"]))
+        user = s.execute(_USER_LOCKED, {"user_id": user_id}).scalar_one()
+    return _record(user)
 
 
-def find_user(s: Session, user_id: str, lock: bool = False) -> User | None:
-    return s.execute(_USER_LOCKED if lock else _USER, {"user_id": user_id}).scalar()
+def find_user(s: Session, user_id: str, lock: bool = False) -> UserRecord | None:
+    return _record(s.execute(_USER_LOCKED if lock else _USER, {"user_id": user_id}).scalar())
+
+
+def lock_user_by_pk(s: Session, pk: int) -> UserRecord | None:
+    return _record(s.execute(select(User).where(User.pk == pk).with_for_update()).scalar())
 
 
 def user_facts(user, user_id: str, grants: dict[date, int]) -> UserFacts:
@@ -49,21 +75,40 @@ def user_facts(user, user_id: str, grants: dict[date, int]) -> UserFacts:
                      daily_limit_minutes=user.daily_limit_minutes, lock=lock, grants=grants)
 
 
-def erase_user(s: Session, user: User) -> None:
+def set_verification(s: Session, user: UserRecord, v: Verification) -> None:
+    _update(s, user, ver_status=v.status, ver_birth_date=v.birth_date, ver_method=v.method,
+            ver_provider=v.provider, ver_assurance=v.assurance, ver_expires_at=v.expires_at,
+            ver_verified_at=v.verified_at)
+
+
+def set_lock(s: Session, user: UserRecord, lock: Lock | None) -> None:
+    _update(s, user, locked=lock is not None, lock_until=lock and lock.until, lock_reason=lock and lock.reason)
+
+
+def set_settings(s: Session, user: UserRecord, timezone: str | None, daily_limit_minutes: int | None) -> None:
+    _update(s, user, timezone=timezone, daily_limit_minutes=daily_limit_minutes)
+
+
+def _update(s: Session, user: UserRecord, **columns: Any) -> None:
+    """Change the locked user's row (written with the transaction's flush)."""
+    row = s.get(User, user.pk)
+    for name, value in columns.items():
+        setattr(row, name, value)
+
+
+def erase_user(s: Session, user: UserRecord) -> None:
     """Delete the user's row and everything of theirs (their audit events stay)."""
     for table in (ChatSession, UsageDay, Grant, Complaint):
         s.execute(delete(table).where(table.user_pk == user.pk))
-    s.delete(user)
+    s.delete(s.get(User, user.pk))
     s.flush()
 
 
 # -- usage and grants -------------------------------------------------------------------------
 
-def add_grant(s: Session, user: User, day: date, minutes: int, reason: str | None, client: str,
-              now: datetime) -> Grant:
-    grant = Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now)
-    s.add(grant)
-    return grant
+def add_grant(s: Session, user: UserRecord, day: date, minutes: int, reason: str | None, client: str,
+              now: datetime) -> None:
+    s.add(Grant(user_pk=user.pk, day=day, minutes=minutes, reason=reason, client=client, created_at=now))
 
 
 def usage_report(s: Session, user_pk: int, first: date, last: date) -> dict[date, tuple[int, int]]:
@@ -93,17 +138,35 @@ def load_policy(s: Session, version: int) -> Policy:
     return parse_policy(json.loads(row.document)).with_version(version)
 
 
-def policy_row(s: Session, version: int) -> PolicyVersion | None:
-    return s.get(PolicyVersion, version)
+@dataclass(frozen=True)
+class PolicyRecord:
+    """A stored policy version: its document as activated, and who activated it, when, from where."""
+
+    version: int
+    name: str
+    document: str  # JSON
+    digest: str
+    source: str
+    activated_at: datetime
+    activated_by: str
 
 
-def last_policy_from_file(s: Session) -> PolicyVersion | None:
-    return s.execute(select(PolicyVersion).where(PolicyVersion.source.like("file:%"))
-                     .order_by(PolicyVersion.version.desc()).limit(1)).scalar()
+def _policy_record(row: PolicyVersion | None) -> PolicyRecord | None:
+    return None if row is None else PolicyRecord(row.version, row.name, row.document, row.digest, row.source,
+                                                 row.activated_at, row.activated_by)
 
 
-def policy_versions(s: Session) -> list[PolicyVersion]:
-    return list(s.execute(select(PolicyVersion).order_by(PolicyVersion.version)).scalars())
+def policy_row(s: Session, version: int) -> PolicyRecord | None:
+    return _policy_record(s.get(PolicyVersion, version))
+
+
+def last_policy_from_file(s: Session) -> PolicyRecord | None:
+    return _policy_record(s.execute(select(PolicyVersion).where(PolicyVersion.source.like("file:%"))
+                                    .order_by(PolicyVersion.version.desc()).limit(1)).scalar())
+
+
+def policy_versions(s: Session) -> list[PolicyRecord]:
+    return [_policy_record(r) for r in s.execute(select(PolicyVersion).order_by(PolicyVersion.version)).scalars()]
 
 
 def add_policy_version(s: Session, policy: Policy, source: str, by: str, now: datetime) -> int:

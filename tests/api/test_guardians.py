@@ -36,6 +36,11 @@ class Family:
         return r.json
 
     def controls(self, gid: str, body: dict, uid: str = KID):
+        """PATCH: the fields named change, the others stay."""
+        return self.c.patch(f"/v1/guardians/{gid}/children/{uid}/controls", json=body, headers=self.app)
+
+    def put_controls(self, gid: str, body: dict, uid: str = KID):
+        """PUT: every field named."""
         return self.c.put(f"/v1/guardians/{gid}/children/{uid}/controls", json=body, headers=self.app)
 
     def grant(self, gid: str, minutes: int, uid: str = KID):
@@ -108,7 +113,9 @@ def test_link_is_idempotent_unlink_needs_a_link_and_events_name_the_link_not_the
 def test_an_unlinked_guardian_gets_exactly_the_404_of_an_unknown_child(fam, client):
     fam.link("mum")
     for method, path, body in (("get", "summary", None), ("get", "controls", None),
-                               ("put", "controls", {"daily_limit_minutes": 10}),
+                               ("patch", "controls", {"daily_limit_minutes": 10}),
+                               ("put", "controls", {"daily_limit_minutes": 10, "quiet_hours": None,
+                                                    "rest_reminder_minutes": None}),
                                ("post", "grants", {"extra_minutes": 5})):
         answers = []
         for uid in (KID, "nobody-at-all"):
@@ -228,7 +235,7 @@ def test_asking_for_more_time_approved_for_fewer_minutes(fam, client):
     req = r.json
     assert {k: req[k] for k in ("user_id", "minutes", "note", "status", "decided_minutes", "created_at")} == {
         "user_id": KID, "minutes": 30, "note": "book club", "status": "pending", "decided_minutes": None,
-        "created_at": "2026-12-01T23:00:00+00:00"}
+        "created_at": "2026-12-02T07:00:00+08:00"}  # the child's offset, as decisions are
     assert_problem(fam.ask(10), 409, "request-pending")
     assert_problem(fam.ask(241), 422)
     assert client.get(f"/v1/time-requests/{req['id']}", headers=fam.api.fe).json == req
@@ -272,10 +279,10 @@ def test_a_pending_request_expires_at_the_end_of_the_childs_day(fam, client, svc
     fam.clock.set(shanghai(2026, 12, 2, 21, 0))
     req = fam.ask(30).json
     other = fam.ask(10, uid="kid-two").json
-    assert req["expires_at"] == "2026-12-02T16:00:00+00:00"  # the child's midnight
+    assert req["expires_at"] == "2026-12-03T00:00:00+08:00"  # the child's midnight
     fam.clock.set(shanghai(2026, 12, 3, 0, 0, 1))
     shown = client.get(f"/v1/time-requests/{req['id']}", headers=fam.api.fe).json
-    assert shown["status"] == "expired" and shown["decided_at"] == "2026-12-02T16:00:00+00:00"
+    assert shown["status"] == "expired" and shown["decided_at"] == "2026-12-03T00:00:00+08:00"
     assert_problem(fam.decide("mum", req["id"], "approved"), 409, "request-decided")
     assert fam.ask(5).status_code == 201  # a new day, a new request
     jobs.sweep(svc)  # writes the other child's expiry
@@ -286,6 +293,25 @@ def test_a_pending_request_expires_at_the_end_of_the_childs_day(fam, client, svc
     assert all(e["client"] == "governor-sweeper" for e in expired)
     jobs.sweep(svc)
     assert len([e for e in fam.events("time.decided") if e["data"]["status"] == "expired"]) == 2
+
+
+def test_a_requests_instants_are_in_each_childs_own_offset(fam, client):
+    """Decisions and time requests speak the child's local time; a link (a record) stays in UTC."""
+    fam.link("mum")
+    fam.link("mum", uid="kid-ny")
+    r = client.put("/v1/admin/users/kid-ny/settings", json={"timezone": "America/New_York"}, headers=fam.adm)
+    assert r.status_code == 200, r.json
+    ny = fam.ask(10, uid="kid-ny").json
+    assert (ny["created_at"], ny["expires_at"]) == ("2026-12-01T18:00:00-05:00", "2026-12-02T00:00:00-05:00")
+    sh = fam.ask(10).json
+    listed = {v["user_id"]: v for v in client.get("/v1/guardians/mum/time-requests", headers=fam.app).json[
+        "time_requests"]}
+    assert listed["kid-ny"]["created_at"] == ny["created_at"] and listed[KID]["created_at"] == sh["created_at"]
+    decided = fam.decide("mum", ny["id"], "denied").json
+    assert decided["decided_at"] == "2026-12-01T18:00:00-05:00" and decided["status"] == "denied"
+    assert client.get(f"/v1/time-requests/{sh['id']}", headers=fam.api.fe).json["expires_at"].endswith("+08:00")
+    links = client.get("/v1/admin/users/kid-ny/guardians", headers=fam.adm).json["guardians"]
+    assert links[0]["linked_at"].endswith("+00:00")
 
 
 # -- purposes ---------------------------------------------------------------------------------
