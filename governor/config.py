@@ -45,6 +45,7 @@ class Settings:
     heartbeat_grace_seconds: int = 120
     scheduler: bool = True
     sweep_interval_seconds: int = 30
+    scheduler_metrics_bind: str = ""  # host:port where a `governor scheduler` process serves /metrics
     bind: str = "127.0.0.1:8000"
     workers: int = 2
     threads: int = 4
@@ -90,6 +91,18 @@ def resolve_path(name: str, base: Path | None = None) -> Path:
     return path if path.is_absolute() else (base or home()) / path
 
 
+def find_policy(name: str, base: Path | None = None) -> Path:
+    """A policy file: an absolute path as it is; a relative one from the Governor home, else from
+    the project folder, else among the shipped packs (`us-ca-sb243.toml` is config/policies/'s)."""
+    path = resolve_path(name, base)
+    if path.exists() or Path(name).is_absolute():
+        return path
+    for shipped in (PROJECT_DIR / name, PROJECT_DIR / "config" / "policies" / name):
+        if shipped.exists():
+            return shipped
+    return path
+
+
 def _anchored(settings: Settings, base: Path) -> Settings:
     """Settings whose paths are absolute, taken from `base` where they were relative."""
     from sqlalchemy.engine import make_url
@@ -99,9 +112,7 @@ def _anchored(settings: Settings, base: Path) -> Settings:
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_absolute():
         database_url = url.set(database=str(resolve_path(url.database, base))).render_as_string(
             hide_password=False)
-    policy = resolve_path(settings.policy, base)
-    if not policy.exists() and (PROJECT_DIR / settings.policy).exists():  # a pack shipped in config/policies
-        policy = PROJECT_DIR / settings.policy
+    policy = find_policy(settings.policy, base)
     return settings.replace(database_url=database_url, policy=str(policy),
                             instance_dir=str(resolve_path(settings.instance_dir, base)))
 
