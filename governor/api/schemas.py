@@ -19,6 +19,7 @@ from pydantic import (
 )
 from werkzeug.exceptions import ClientDisconnected, RequestTimeout
 
+from governor.api.models.base import Window  # noqa: F401  (request models type windows as answers do)
 from governor.domain.engine import Decision, Verification
 from governor.errors import InvalidRequest, MalformedRequest
 
@@ -50,24 +51,36 @@ def note(max_length: int):
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    """A request body: unknown fields, wrong types and bad values are 422s. The class's docstring and
+    each field's are the descriptions of the OpenAPI document."""
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
 
 Purpose = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # the policy names the known ones
 
 
 class StartSession(Model):
+    """Start a session for a user."""
     user_id: UserId
+    """the user's opaque id, chosen by the frontend: 1-128 of A-Z a-z 0-9 . _ : @ -"""
     purpose: Purpose | None = None
+    """a purpose the active policy names (e.g. `learning`), whose uncounted minutes may apply"""
 
 
 class AgeVerification(Model):
+    """What a verifier established about a user's age."""
     status: Literal["verified", "self_declared", "unverified"]
+    """`verified` (checked), `self_declared` (believed only when it makes the user a minor), or
+    `unverified` (withdraws a verification)"""
     birth_date: date | None = None
+    """required unless `unverified`; from 1900"""
     method: Text | None = None
+    """how it was checked, e.g. `id_document`"""
     provider: Text | None = None
+    """who checked it"""
     assurance: Literal["low", "substantial", "high"] | None = None
     expires_at: Instant | None = None
+    """when it stops counting (RFC 3339 with offset); absent: never"""
 
     @field_validator("birth_date")
     @classmethod

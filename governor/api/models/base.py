@@ -12,9 +12,6 @@ Band = Literal["under_8", "age_8_15", "age_16_17", "adult", "unverified"]
 Window = Annotated[str, Field(pattern=WINDOW_PATTERN, examples=["21:00-07:00"],
                               description='a local-time window "HH:MM-HH:MM" (00:00 to 24:00); it may cross '
                                           'midnight ("21:00-07:00") and then belongs to the day it starts on')]
-UtcInstant = Annotated[str, Field(description="an RFC 3339 time in UTC (an audit or admin record)")]
-LocalInstant = Annotated[str, Field(description="an RFC 3339 time with the offset of the user's time zone")]
-LocalDay = Annotated[str, Field(description="a local day of the user, YYYY-MM-DD", examples=["2026-12-02"])]
 
 
 class Out(BaseModel):

@@ -36,7 +36,7 @@ class ComplaintStatusOut(Out):
 
 
 class ComplaintsPage(Out):
-    """A page of complaints, open and assigned first."""
+    """A page of complaints, oldest first."""
     complaints: list[ComplaintOut]
     next_cursor: str | None
     """pass it as `cursor` for the next page; null on the last"""
