@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     from governor import auth
     from governor.api import admin, audit, complaints, dev, guardians, guards, ops, problems, sessions, users
+    from governor.api import webhooks as webhooks_api
     from governor.api.hot import HotRoutes
     from governor.api.instrument import instrument
     from governor.console import bp as console
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["governor.limits"] = guards.RateLimiter(settings.rate_limits())
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, guardians.bp, dev.bp, console):
         app.register_blueprint(bp)
+    app.register_blueprint(webhooks_api.bp)  # section 9
     problems.register(app)
     guards.register(app)
     instrument(app, lambda: _count_active(app.extensions["governor"]))

@@ -62,6 +62,8 @@ class Settings:
     audit_signing_key: str | None = None  # an Ed25519 private key (PEM) that the database never holds
     audit_checkpoint_dir: str | None = None  # where signed checkpoints are appended, outside the database
     audit_checkpoint_interval_seconds: int = 3600
+    webhook_allow_hosts: str = ""  # section 9: hosts exempt from the address checks, which may use http
+    webhook_retention_days: int = 30  # finished webhook deliveries are kept this long
 
     @property
     def development(self) -> bool:

@@ -14,6 +14,7 @@ from governor.security import revocations
 from governor.service import audit as audit_log
 from governor.service import sessions, time_requests
 from governor.service.context import Services
+from governor.service.webhooks import worker as webhook_worker
 from governor.store import locks
 from governor.store.database import DatabaseUnavailable
 
@@ -51,6 +52,7 @@ def retention(svc: Services) -> int | None:
     removed = exclusive(svc, "retention", lambda: audit_log.prune(
         svc, settings.audit_retention_days, settings.usage_retention_days))
     revocations.forget_expired(svc)
+    webhook_worker.prune(svc)  # section 9: finished deliveries past GOVERNOR_WEBHOOK_RETENTION_DAYS
     if removed:
         log.info("retention removed %d audit events", removed)
     return removed
@@ -77,6 +79,7 @@ def run_scheduler(svc: Services) -> None:
     else:
         log.warning("no audit checkpoints: set GOVERNOR_AUDIT_SIGNING_KEY and GOVERNOR_AUDIT_CHECKPOINT_DIR "
                     "(docs/audit.md)")
+    jobs.append((webhook_worker.deliver_webhooks, 1))  # section 9: a new event goes out within about 2 s
     for job, seconds in jobs:  # named, so APScheduler's lines say "sweep", not the wrapper's name
         scheduler.add_job(_guarded(job, svc), "interval", seconds=seconds, id=job.__name__, name=job.__name__,
                           coalesce=True, max_instances=1)

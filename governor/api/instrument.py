@@ -36,6 +36,8 @@ def instrument(app: Flask, active_sessions) -> None:
     def metrics():
         scraped = registry()
         scraped.register(ActiveSessions(active_sessions))
+        for collector in app.extensions.get("governor.collectors", ()):  # e.g. the webhook outbox's
+            scraped.register(collector)
         return Response(generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST)
 
 

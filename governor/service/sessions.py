@@ -22,6 +22,7 @@ from governor.domain.policy import Policy
 from governor.errors import SessionEnded, SessionNotFound
 from governor.service import purposes
 from governor.service.context import Services
+from governor.service.webhooks import outbox
 from governor.store import facts as facts_store
 from governor.store import repo, sessions, usage, users
 from governor.store.facts import Active
@@ -419,6 +420,7 @@ def _end(tx: Tx, user: UserRow, session: SessionRow, at: datetime, reason: str, 
     _audit(tx, user, now, client, "session.ended", decision,
            {"session_id": session.id, "ended_at": _iso(session.ended_at),
             "duration_seconds": session.counted_ms // 1000}, reason=reason)
+    outbox.session_ended(tx, user, session, reason, now)  # section 9: every end but the client's own
 
 
 def _audit(tx: Tx, user: UserRow, at: datetime, client: str, action: str, decision: Decision,

@@ -257,3 +257,6 @@ class TokenRevocation(Base):
     revoked_by: Mapped[str] = mapped_column(String(128))
 
     __table_args__ = (Index("ix_token_revocations_until", "until"),)
+
+
+from governor.store import webhook_tables  # noqa: E402,F401  (section 9's tables join this metadata)

@@ -1,0 +1,59 @@
+"""A real HTTP receiver on 127.0.0.1 for the webhook tests: it keeps every request and answers
+from a script of statuses (then 204), optionally with a Retry-After, or holds a request until
+released."""
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks import Webhook
+
+
+class Receiver:
+    def __init__(self):
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.script: deque[tuple[int, dict[str, str]]] = deque()
+        self.hold = threading.Event()
+        self.hold.set()  # cleared: requests wait until it is set again
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with owner.lock:
+                    owner.received.append(({k.lower(): v for k, v in self.headers.items()}, raw))
+                    status, headers = owner.script.popleft() if owner.script else (204, {})
+                owner.hold.wait(30)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, *statuses: int, **headers: str) -> None:
+        for status in statuses:
+            self.script.append((status, {k.replace("_", "-"): v for k, v in headers.items()}))
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(raw) for _, raw in self.received]
+
+    def verified(self, secret: str) -> list[dict]:
+        """Every request verified by the standardwebhooks library's own verifier (the caller
+        makes its clock read the sending time)."""
+        return [Webhook(secret).verify(raw, headers) for headers, raw in self.received]
+
+    def close(self) -> None:
+        self.hold.set()
+        self.server.shutdown()
+        self.server.server_close()
