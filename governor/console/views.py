@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from flask import g, redirect, render_template, request, url_for
 
-from governor.console import _svc, bp, charts, forms, signed_in
+from governor.console import _svc, bp, charts, forms, guardians, signed_in
 from governor.errors import NotFound, Problem
 from governor.service import admin, admin_users, complaints, reports, users
 from governor.store.database import DatabaseUnavailable
@@ -57,12 +57,24 @@ def _user_page(uid: str, error: str | None = None, status: int = 200):
     recent, events = admin_users.recent(svc, uid)
     today = o.now.astimezone(o.zone).date()
     days = users.usage(svc, uid, today - timedelta(days=USAGE_DAYS - 1), today)
-    chart = charts.bar_chart([(d.date.strftime("%m-%d"), round(d.seconds / 60, 1),
+    chart = charts.bar_chart([(d.date.strftime("%m-%d"), d.seconds / 60,
                                f"{d.date.isoformat()}: {d.seconds // 60} min {d.seconds % 60} s, {d.sessions} sessions")
-                              for d in days], "min", highlight=today.strftime("%m-%d"))
+                              for d in days], "min", highlight=today.strftime("%m-%d"),
+                             limits=_daily_limits(o, [d.date for d in days]), limit_label="daily limit")
     page = render_template("console/user.html", o=o, d=o.decision, recent=recent, events=events, chart=chart,
-                           days=days, today=today, zone=o.zone, error=error, done=request.args.get("done"))
+                           days=days, today=today, zone=o.zone, error=error, done=request.args.get("done"),
+                           family=guardians.section(svc, uid))
     return page, status
+
+
+def _daily_limits(o, days: list[date]) -> list[float | None]:
+    """Each day's daily limit of the user's band today, or the user's own stricter one (grants and
+    guardians' limits not drawn)."""
+    policy, _ = admin.active_policy(_svc())
+    rules = policy.bands[o.decision.band]
+    limits = [rules.daily_limit_minutes(day, day in policy.holidays) for day in days]
+    own = o.daily_limit_minutes
+    return [own if own is not None and (x is None or own < x) else x for x in limits]
 
 
 def _change(uid: str, done: str, action):
@@ -146,8 +158,9 @@ def daily_report():
     day = forms.day(request.args.get("date", ""))
     report = reports.daily(_svc(), day)
     bands = report["bands"]
-    chart = charts.bar_chart([(band, row["minutes"], f"{band}: {row['minutes']} min, {row['sessions']} sessions, "
-                               f"{row['users_active']} users") for band, row in bands.items()], "min")
+    chart = charts.bar_chart([(band, row["minutes"], f"{band}: {charts.number(row['minutes'])} min, "
+                               f"{row['sessions']} sessions, {row['users_active']} users")
+                              for band, row in bands.items()], "min")
     shown = date.fromisoformat(report["date"])
     return render_template("console/report.html", r=report, chart=chart, day=shown,
                            prev=shown - timedelta(days=1), next=shown + timedelta(days=1))
@@ -168,4 +181,4 @@ def duration(seconds: int | None) -> str:
 
 @bp.app_context_processor
 def _helpers():
-    return {"local": local}
+    return {"local": local, "number": charts.number}

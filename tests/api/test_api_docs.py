@@ -93,5 +93,5 @@ def test_a_description_cannot_inject_markup():
 def test_docs_api_md_is_the_rendered_document():
     assert API_MD.read_text() == markdown(DOC), \
         "docs/api.md is stale: run `python -m governor.api.apidoc > docs/api.md`"
-    for path, method, op in OPERATIONS:
+    for path, method, _ in OPERATIONS:
         assert f"`{method.upper()} {path}`" in API_MD.read_text()

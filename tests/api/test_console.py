@@ -110,6 +110,7 @@ def test_the_user_page_and_a_grant_audited_as_the_apis(console, svc, clock, toke
     assert attr(page, "user-remaining", "data-seconds") == str(3600 - 630)
     assert by_testid(page, "user-remaining") == "49 min 30 s"
     assert 'data-testid="usage-chart"' in page and 'data-label="12-02" data-value="10.5"' in page
+    assert by_testid(page, "usage-chart-limit") == "- - daily limit: 60 min"  # age_8_15's, every day
     assert page.count('data-testid="session-row"') == 1 and 'data-action="session.started"' in page
     r = console.post(f"/admin/users/{KID}/grants", data={"csrf": csrf(page), "minutes": "15", "reason": "exam week"})
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/admin/users/{KID}?done=granted")
@@ -184,7 +185,8 @@ def test_the_daily_report_with_its_chart(console, clock, token):
     console.post(f"/v1/sessions/{sid}/end", headers=fe)
     page = console.get("/admin/reports/daily?date=2026-12-02").get_data(as_text=True)
     assert by_testid(page, "report-date") == "2026-12-02"
-    assert 'data-testid="report-chart"' in page and 'data-label="age_8_15" data-value="12.0"' in page
+    assert 'data-testid="report-chart"' in page and 'data-label="age_8_15" data-value="12"' in page
+    assert 'class="value">12<' in page and "12.0" not in page  # whole minutes read as whole numbers
     assert KID not in page  # a report names no one
     assert console.get("/admin/reports/daily?date=2026-13-01").status_code == 422
     clock.set(shanghai(2026, 12, 3, 9, 0))
@@ -194,3 +196,44 @@ def test_the_daily_report_with_its_chart(console, clock, token):
 def test_the_stylesheet_is_served(client):
     r = client.get("/admin/static/console.css")
     assert r.status_code == 200 and r.mimetype == "text/css"
+
+
+def test_the_chart_keeps_its_top_label_inside_and_draws_the_limit():
+    from governor.console.charts import bar_chart, number
+
+    chart = bar_chart([("a", 24.0, ""), ("b", 90.0, ""), ("c", 0.0, "")], "min", limits=[60, 60, None])
+    tallest = chart.bars[1]
+    assert tallest.y - 4 - 11 >= 0  # the value's 11 px label above the tallest bar stays in the picture
+    assert [b.text for b in chart.bars] == ["24", "90", "0"] and number(10.46) == "10.5"
+    assert chart.bars[0].limit_y == chart.bars[1].limit_y and chart.bars[2].limit_y is None
+    assert tallest.y < chart.bars[0].limit_y < chart.baseline  # 60 drawn between 90 and 0
+    higher = bar_chart([("a", 10.0, "")], "min", limits=[60])
+    assert higher.bars[0].limit_y == higher.top  # a limit above every bar sets the scale
+    assert higher.scale_label == "60 min" and higher.limit_label == "- - limit: 60 min"
+
+
+def test_the_guardians_section_shows_links_controls_and_pending_requests(console, token):
+    page = console.get(f"/admin/users/{KID}").get_data(as_text=True)
+    assert 'data-testid="guardians"' in page and "No guardian linked." in page
+    age, fe = token("age"), token("sessions")
+    for gid in ("g-mum", "g-dad"):
+        assert console.put(f"/v1/users/{KID}/guardians/{gid}", headers=age).status_code == 200
+    r = console.put(f"/v1/guardians/g-mum/children/{KID}/controls", headers=token("guardian"),
+                    json={"daily_limit_minutes": 45, "quiet_hours": ["21:00-07:00"], "rest_reminder_minutes": None})
+    assert r.status_code == 200, r.json
+    asked = console.post(f"/v1/users/{KID}/time-requests", headers=fe, json={"minutes": 20, "note": "essay <due>"})
+    assert asked.status_code == 201, asked.json
+    page = console.get(f"/admin/users/{KID}").get_data(as_text=True)
+    rows = re.findall(r'data-testid="guardian-row" data-guardian="([^"]+)"', page)
+    assert sorted(rows) == ["g-dad", "g-mum"]
+    mum = page[page.index('data-guardian="g-mum"'):]
+    assert by_testid(mum, "guardian-daily-limit") == "45 min"
+    assert by_testid(mum, "guardian-quiet-hours") == "21:00-07:00"
+    dad = page[page.index('data-guardian="g-dad"'):]
+    assert by_testid(dad, "guardian-daily-limit") == "–"
+    assert re.findall(r'data-testid="time-request-row" data-id="([^"]+)"', page) == [asked.json["id"]]  # once
+    assert "essay &lt;due&gt;" in page
+    r = console.patch(f"/v1/guardians/g-dad/time-requests/{asked.json['id']}", headers=token("guardian"),
+                      json={"status": "denied"})
+    assert r.status_code == 200, r.json
+    assert 'data-testid="time-request-row"' not in console.get(f"/admin/users/{KID}").get_data(as_text=True)
