@@ -113,3 +113,4 @@ def logout():
 
 
 from governor.console import views  # noqa: E402,F401  (the pages register on bp)
+from governor.console import webhooks  # noqa: E402,F401  (section 9's page)

@@ -210,3 +210,19 @@ def test_erasing_a_user_removes_their_undelivered_events(client, admin, svc, rec
     assert count(svc, WebhookEvent) == 0 and count(svc, WebhookDelivery) == 0
     with svc.db.read() as s:
         assert not any("kid" in json.dumps(b) for b in s.execute(select(WebhookEvent.body)).scalars())
+
+
+def test_the_console_lists_endpoints_and_recent_deliveries(client, admin, svc, clock, receiver, token):
+    from tests.api.test_console import sign_in
+
+    register(client, admin, receiver.url)
+    client.put("/v1/users/kid/guardians/mum", headers=token("age"))
+    receiver.answer(500)
+    _drain(svc, clock)
+    assert client.get("/admin/webhooks").status_code == 302  # not signed in
+    sign_in(client, admin["Authorization"].removeprefix("Bearer "))
+    r = client.get("/admin/webhooks")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'data-name="parent-app"' in page and receiver.url in page
+    assert 'data-testid="webhook-delivery" data-status="pending"' in page and "HTTP 500" in page
+    assert "whsec_" not in page
