@@ -76,3 +76,15 @@ def test_requests_carry_an_id_and_logs_hold_no_token(client, token, caplog):
     raw = headers["Authorization"].split()[1]
     assert all(raw not in rec.getMessage() and raw not in str(getattr(rec, "fields", "")) for rec in caplog.records)
     assert "kid" not in str(line.fields)  # the route pattern, not the path with the user id
+
+
+def test_the_metrics_module_imports_no_web_framework():
+    """governor/observability.py is shared by the web side, the scheduler and the CLI; Flask's
+    instrumentation lives in governor/api/instrument.py."""
+    import subprocess
+    import sys
+
+    code = ("import sys, governor.observability, governor.jobs, governor.cli; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'werkzeug'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "[]\n", done
