@@ -13,15 +13,9 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	@echo
-	@echo "Governor on http://127.0.0.1:8000 (development: SQLite and a generated secret in $(CURDIR)/instance/)."
-	@echo "In another shell (any folder; relative paths are taken from GOVERNOR_HOME, default this folder):"
-	@echo "  export GOVERNOR_ENV=development"
-	@echo "  TOKEN=\$$($(CURDIR)/$(BIN)/governor token --sub chat-web --scope sessions)"
-	@echo "  curl -s -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8000/v1/users/u-1/status"
-	@echo "Admin console: http://127.0.0.1:8000/admin/ (sign in with: governor token --sub me --scope admin)"
-	@echo
-	GOVERNOR_ENV=$${GOVERNOR_ENV:-development} $(BIN)/governor serve
+	@# serve prints the banner (the address it really serves, how to call it) once it listens;
+	@# a busy port is one line instead (set GOVERNOR_BIND=127.0.0.1:8001)
+	GOVERNOR_ENV=$${GOVERNOR_ENV:-development} $(BIN)/governor serve --banner
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
