@@ -1,6 +1,8 @@
 """The admin console in a real headless Chromium (Selenium), against the real server (gunicorn, two
-workers): sign in, find a user, grant time, see the remaining time change; screenshots are saved
-in the test's temp folder, and the browser's log must hold no error.
+workers): sign in, find a user, grant time, see the remaining time change, see the user's guardians and
+pending time requests, read the API's /docs page; screenshots are saved in the test's temp folder
+(and copied to GOVERNOR_TEST_SCREENSHOTS when it names a folder), and the browser's log must hold
+no error.
 
 Needs Debian's `chromium` and `chromium-driver`; `.ci/run` installs them. Elsewhere the test is
 skipped, with the reason, when they are missing (GOVERNOR_TEST_REQUIRE_BROWSER=1 makes that a
@@ -101,17 +103,41 @@ def test_sign_in_find_a_user_and_grant_time(server, browser, tmp_path):
     assert after == before + 25 * 60
     shot("3-granted")
 
+    for gid in ("g-mum-browser", "g-dad-browser"):
+        assert call("PUT", f"{server.url}/v1/users/{KID}/guardians/{gid}", token("age", "kyc"))[0] == 200
+    status, _ = call("PUT", f"{server.url}/v1/guardians/g-mum-browser/children/{KID}/controls",
+                     token("guardian", "app"),
+                     {"daily_limit_minutes": 45, "quiet_hours": ["21:00-07:00"], "rest_reminder_minutes": 20})
+    assert status == 200
+    status, asked = call("POST", f"{server.url}/v1/users/{KID}/time-requests", token("sessions", "chat-web"),
+                         {"minutes": 20, "note": "finishing my essay"})
+    assert status == 201
+    browser.get(f"{server.url}/admin/users/{KID}")
+    rows = browser.find_elements(By.CSS_SELECTOR, '[data-testid="guardian-row"]')
+    assert sorted(r.get_attribute("data-guardian") for r in rows) == ["g-dad-browser", "g-mum-browser"]
+    request_row = testid("time-request-row")
+    assert request_row.get_attribute("data-id") == asked["id"] and request_row.is_displayed()
+    browser.set_window_size(1280, 2400)  # the whole page, the guardians section at its foot included
+    shot("4-guardians")
+    browser.set_window_size(1280, 1400)
+
     testid("lock-submit").click()
     arrived(f"/admin/users/{KID}?done=locked")
     assert testid("user-lock").text.startswith("locked until unlocked")
     browser.get(f"{server.url}/admin/complaints")
     browser.get(f"{server.url}/admin/reports/daily")
     assert testid("report-chart").is_displayed()
-    shot("4-report")
+    shot("5-report")
+    browser.get(f"{server.url}/docs")
+    assert browser.find_element(By.ID, "heartbeat").is_displayed()
+    shot("6-api-docs")
 
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     assert errors == [], errors
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["1-sign-in.png", "2-user.png", "3-granted.png",
-                                                              "4-report.png"]
+                                                              "4-guardians.png", "5-report.png", "6-api-docs.png"]
+    if os.environ.get("GOVERNOR_TEST_SCREENSHOTS"):  # a folder to keep them in, to look at
+        for png in tmp_path.glob("*.png"):
+            shutil.copy(png, os.environ["GOVERNOR_TEST_SCREENSHOTS"])
     status, user = call("GET", f"{server.url}/v1/admin/users/{KID}", token("admin", "check"))
     assert status == 200 and user["lock"]["locked"] and user["grants"][0]["client"] == "console-e2e"
