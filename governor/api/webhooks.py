@@ -39,6 +39,7 @@ def _svc():
 
 
 class EndpointIn(Model):
+    """An endpoint to create or change: where to send, which event types, and whether it is on."""
     url: str = Field(min_length=1, max_length=2048)
     events: list[str] = Field(min_length=1, max_length=len(EVENT_TYPES))
     enabled: bool | None = None
@@ -62,15 +63,18 @@ class EndpointOut(Out):
 
 
 class EndpointsOut(Out):
+    """Every webhook endpoint, by name."""
     webhooks: list[EndpointOut]
 
 
 class RemovedOut(Out):
+    """The endpoint removed, with its deliveries."""
     name: str
     deleted: Literal[True]
 
 
 class AttemptOut(Out):
+    """One attempt to send a delivery."""
     at: str
     status_code: int | None
     """the receiver's HTTP status; null when none came (timeout, refused, address not allowed)"""
@@ -78,6 +82,7 @@ class AttemptOut(Out):
 
 
 class DeliveryOut(Out):
+    """One event sent to one endpoint, with every attempt."""
     id: str
     """the `webhook-id` it is sent with, every time"""
     type: EventType
@@ -88,6 +93,7 @@ class DeliveryOut(Out):
 
 
 class DeliveriesPage(Out):
+    """A page of an endpoint's deliveries, newest first."""
     deliveries: list[DeliveryOut]
     next_cursor: str | None
 

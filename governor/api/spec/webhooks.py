@@ -47,10 +47,14 @@ OPS = [
                 "events": ["time_request.created", "session.ended"]},
        answer={**ENDPOINT, "deliveries": {"pending": 0, "delivered": 0, "failed": 0}, "secret": SECRET}),
     Op("get", "/v1/admin/webhooks", "listWebhooks", "webhooks", "The webhook endpoints", ("admin",),
-       responses={200: EndpointsOut}, description="Every endpoint, by name, without secrets.",
+       responses={200: EndpointsOut},
+       description="Every endpoint, by name, with its state and how many deliveries it has by status; "
+                   "never a secret.",
        answer={"webhooks": [ENDPOINT]}),
     Op("get", "/v1/admin/webhooks/{name}", "getWebhook", "webhooks", "A webhook endpoint", ("admin",),
-       responses={200: EndpointOut, 404: m.ProblemOut}, description="The endpoint, never its secret.",
+       responses={200: EndpointOut, 404: m.ProblemOut},
+       description="The endpoint: its URL, events, state and deliveries by status; never its secret "
+                   "(see rotate-secret).",
        errors={404: NO_ENDPOINT}, answer=ENDPOINT),
     Op("delete", "/v1/admin/webhooks/{name}", "deleteWebhook", "webhooks", "Remove a webhook endpoint",
        ("admin",), responses={200: RemovedOut, 404: m.ProblemOut},
@@ -65,7 +69,8 @@ OPS = [
        answer={**ENDPOINT, "previous_secret_expires_at": "2026-12-03T09:00:00+00:00", "secret": SECRET}),
     Op("get", "/v1/admin/webhooks/{name}/deliveries", "listWebhookDeliveries", "webhooks",
        "An endpoint's deliveries, newest first", ("admin",),
-       query={"status": {"type": "string", "enum": list(STATUSES)}, "cursor": CURSOR, "limit": LIMIT},
+       query={"status": {"type": "string", "enum": list(STATUSES), "description": "only those of this status"},
+              "cursor": CURSOR, "limit": LIMIT},
        responses={200: DeliveriesPage, 404: m.ProblemOut},
        description="Each delivery with every attempt (`status_code`, or the `error` when no answer came) and "
                    "when it is tried next. Delivered and failed ones are kept GOVERNOR_WEBHOOK_RETENTION_DAYS "
