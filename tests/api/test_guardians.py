@@ -430,8 +430,34 @@ def test_summary_week_argument(fam):
     fam.link("mum")
     assert fam.summary("mum").json["week"] == "2026-W49"
     assert fam.summary("mum", week="2026-W48").json["days"][0]["date"] == "2026-11-23"
-    for bad in ("2026-48", "2026-W54", "W48", "2026-W00"):
-        assert_problem(fam.summary("mum", week=bad), 422)
+    for bad in ("2026-48", "2026-W54", "W48", "2026-W00", "0001-W01", "9999-W52", "1899-W52", "2200-W02",
+                "２０２６-W48", "2026-W4８"):
+        body = assert_problem(fam.summary("mum", week=bad), 422, "validation-error")
+        assert body["errors"] == [{"field": "week", "message": "not an ISO week"}]
+    assert fam.summary("mum", week="1900-W01").json["days"][0]["date"] == "1900-01-01"
+    assert fam.summary("mum", week="2199-W52").json["week"] == "2199-W52"
+
+
+def test_put_controls_names_every_field_patch_changes_only_those_named(fam, client, svc):
+    fam.link("mum")
+    full = {"daily_limit_minutes": 40, "quiet_hours": ["20:00-21:00"], "rest_reminder_minutes": 20}
+    assert fam.put_controls("mum", full).json == full
+    for missing in full:
+        body = assert_problem(fam.put_controls("mum", {k: v for k, v in full.items() if k != missing}), 422,
+                              "validation-error")
+        assert [e["field"] for e in body["errors"]] == [missing]
+    assert fam.controls("mum", {"rest_reminder_minutes": 10}).json == {**full, "rest_reminder_minutes": 10}
+    assert fam.controls("mum", {"quiet_hours": None}).json == {**full, "rest_reminder_minutes": 10,
+                                                                "quiet_hours": None}
+    assert fam.controls("mum", {}).json == {"daily_limit_minutes": 40, "quiet_hours": None,
+                                            "rest_reminder_minutes": 10}
+    assert_problem(fam.controls("mum", {"daily_limit_minutes": 90}), 422)  # a merge is checked as a whole
+    cleared = {"daily_limit_minutes": None, "quiet_hours": None, "rest_reminder_minutes": None}
+    assert fam.put_controls("mum", cleared).json == cleared
+    assert client.get(f"/v1/guardians/mum/children/{KID}/controls", headers=fam.app).json == cleared
+    changes = [e["data"] for e in fam.events("controls.changed")]
+    assert len(changes) == 4  # the empty PATCH and the refused one recorded nothing
+    assert changes[1]["rest_reminder_minutes"] == 10 and changes[1]["daily_limit_minutes"] == 40
 
 
 def test_no_event_holds_a_guardian_id(svc, fam):
