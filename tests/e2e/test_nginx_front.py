@@ -88,21 +88,23 @@ class Nginx:
         self.proc = subprocess.Popen(self._cmd(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.home / "error.log").read_text(errors="replace")
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return self
             except OSError:
                 time.sleep(0.05)
-        raise AssertionError("nginx did not listen within 10 s")
+        self.__exit__()
+        errors = self.home / "error.log"
+        raise AssertionError(f"nginx did not listen within 10 s:\n{errors.exists() and errors.read_text()}")
 
     def __exit__(self, *exc) -> None:
+        """TERM the process group (nginx's fast shutdown), KILL it after 10 s."""
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=10)
         except ProcessLookupError:
-            pass
+            self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
