@@ -13,7 +13,11 @@ from pathlib import Path
 
 from governor.cli.common import command, say
 from governor.config import ConfigError, Settings, jwt_secret, secret_source
-from governor.security.tokens import SCOPES
+
+# As governor.security.tokens.SCOPES (test_cli_papercuts checks): that module is imported only when
+# a token is minted, as it brings prometheus_client, which `governor serve` must import after it
+# has set PROMETHEUS_MULTIPROC_DIR.
+SCOPE_NAMES = ("sessions", "age", "guardian", "admin", "audit")
 
 _KID_LINE = re.compile(r"^kid: (.{1,128})$")
 
@@ -23,7 +27,7 @@ def add_parsers(sub) -> None:
                     "Mint a signed token (HS256 with the configured secret) and print it alone on stdout, so that "
                     "TOKEN=$(governor token --sub chat-web --scope sessions) works.")
     token.add_argument("--sub", required=True, help="the client's name (the token's subject)")
-    token.add_argument("--scope", required=True, help=f"space-separated scopes: {', '.join(SCOPES)}")
+    token.add_argument("--scope", required=True, help=f"space-separated scopes: {', '.join(SCOPE_NAMES)}")
     token.add_argument("--ttl", default="3600", help="lifetime in seconds (default 3600)")
     token.add_argument("--key", type=Path, help="sign with this private key (PEM) instead of the HS256 secret")
     token.add_argument("--kid", help="the key's id in the JWKS (with --key; default: the id that "
@@ -45,7 +49,7 @@ def add_parsers(sub) -> None:
 
 def cmd_token(settings: Settings, args) -> int:
     from governor.clock import SystemClock
-    from governor.security.tokens import Authenticator
+    from governor.security.tokens import SCOPES, Authenticator
 
     scopes = args.scope.split()
     unknown = [s for s in scopes if s not in SCOPES]

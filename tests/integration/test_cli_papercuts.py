@@ -24,6 +24,13 @@ def sqlite_env(tmp_path) -> dict[str, str]:
     return {"GOVERNOR_DATABASE_URL": f"sqlite:///{tmp_path / 'governor.db'}", "GOVERNOR_JWT_SECRET": SECRET}
 
 
+def test_the_token_help_names_every_scope():
+    from governor.cli.tokens import SCOPE_NAMES
+    from governor.security.tokens import SCOPES
+
+    assert SCOPE_NAMES == SCOPES
+
+
 def test_version(tmp_path):
     done = governor("--version", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == f"governor {metadata.version('governor')}\n", done

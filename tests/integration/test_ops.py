@@ -80,11 +80,18 @@ def test_requests_carry_an_id_and_logs_hold_no_token(client, token, caplog):
 
 def test_the_metrics_module_imports_no_web_framework():
     """governor/observability.py is shared by the web side, the scheduler and the CLI; Flask's
-    instrumentation lives in governor/api/instrument.py."""
+    instrumentation lives in governor/api/instrument.py. And the command line imports neither
+    until a command runs: `governor serve` must set PROMETHEUS_MULTIPROC_DIR before anything
+    imports prometheus_client, or its workers' metrics are not added up."""
     import subprocess
     import sys
 
-    code = ("import sys, governor.observability, governor.jobs, governor.cli; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'werkzeug'}))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and done.stdout == "[]\n", done
+    def imported(modules: str) -> str:
+        code = (f"import sys, {modules}; "
+                "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'werkzeug', 'prometheus_client'}))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert imported("governor.observability, governor.jobs") == "['prometheus_client']\n"
+    assert imported("governor.cli") == "[]\n"
