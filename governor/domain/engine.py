@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from governor.domain import ledger
 from governor.domain.controls import Controls
 from governor.domain.policy import Band, BandRules, Policy
 
@@ -74,7 +75,8 @@ class UserFacts:
 @dataclass(frozen=True)
 class Usage:
     """What has been booked: use per local day (at least every day of the current ISO week),
-    the continuous-use streak, and the `ends_at` of the user's other active sessions."""
+    the continuous-use streak, and the `ends_at` of the user's other active sessions, with what
+    those sessions will still be credited (`pending`, ledger.pending_credit), which the run counts."""
 
     days: Mapping[date, timedelta] = field(default_factory=dict)
     streak_start: datetime | None = None
@@ -82,6 +84,7 @@ class Usage:
     active_ends: tuple[datetime | None, ...] = ()
     # use that did not count toward the limits, per local day and purpose (part of `days`)
     uncounted: Mapping[date, Mapping[str, timedelta]] = field(default_factory=dict)
+    pending: tuple[ledger.Interval, ...] = ()
 
     def counted(self, day: date) -> timedelta:
         """The day's use that counts toward daily and weekly limits."""
@@ -171,11 +174,13 @@ def looser_limit(policy: Policy, verification: Verification | None, day: date, n
 
 
 def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
-           continuing: bool = False, purpose: str | None = None) -> Decision:
+           continuing: bool = False, purpose: str | None = None, observed: datetime | None = None) -> Decision:
     """The decision for starting a session at `now` or, with `continuing`, for keeping one alive
     (then `usage.active_ends` lists the user's other sessions, and their number is no limit).
-    A session of a `purpose` with uncounted minutes in the band may also use what is left of them."""
-    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone), purpose)
+    A session of a `purpose` with uncounted minutes in the band may also use what is left of them.
+    `observed` (default `now`) is when `usage` was read: a decision about an earlier instant knows
+    that nothing was used between the last booked use and then."""
+    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone), purpose, observed or now)
     now = now.astimezone(ctx.tz)
     today = now.date()
     band, rules = ctx.rules_at(now)
@@ -211,8 +216,8 @@ def decide_heartbeat(policy: Policy, user: UserFacts, usage: Usage, now: datetim
     current = decide(policy, user, usage, now, continuing=True, purpose=purpose)
     if not current.allowed or ends_at is None or now < ends_at:
         return current
-    at_end = decide(policy, user, usage, ends_at, continuing=True, purpose=purpose)
-    if at_end.allowed:  # the session fell silent past its grace long before ends_at
+    at_end = decide(policy, user, usage, ends_at, continuing=True, purpose=purpose, observed=now)
+    if at_end.allowed:  # the session fell silent past its grace before ends_at (and, for a break, rested)
         return current
     start_now = decide(policy, user, usage, now, purpose=purpose)
     if not start_now.allowed:
@@ -302,6 +307,7 @@ class _Context:
     continuing: bool
     tz: ZoneInfo
     purpose: str | None = None
+    observed: datetime | None = None  # when the usage was read (see decide)
     memo: dict = field(default_factory=dict)  # one decision asks the same questions several times
 
     def rules_at(self, t: datetime) -> tuple[Band, BandRules]:
@@ -335,7 +341,7 @@ class _Context:
         streak = self.streak_length(t)
         if rules.continuous_limit_minutes is not None and streak is not None \
                 and streak >= timedelta(minutes=rules.continuous_limit_minutes):
-            found.append((Reason.COOLDOWN, _utc(self.usage.last_active) + timedelta(minutes=rules.break_minutes)))
+            found.append((Reason.COOLDOWN, _utc(self.run(rules)[1]) + timedelta(minutes=rules.break_minutes)))
         if not self.continuing and rules.max_concurrent_sessions is not None:
             running = [e for e in self.usage.active_ends if e is None or e > t]
             if len(running) >= rules.max_concurrent_sessions:
@@ -406,14 +412,25 @@ class _Context:
         cap = timedelta(minutes=rules.uncounted_for(self.purpose))
         return max(cap - self.usage.uncounted.get(day, {}).get(self.purpose, ZERO), ZERO) if cap else ZERO
 
+    def run(self, rules: BandRules) -> tuple[datetime | None, datetime | None]:
+        """The current run (start, end of its latest use): the booked one, with what the user's
+        open sessions will still be credited (ledger.run)."""
+        key = ("run", reset_gap(rules))
+        if key not in self.memo:
+            u = self.usage
+            self.memo[key] = ledger.run(u.streak_start, u.last_active, u.pending, key[1])
+        return self.memo[key]
+
     def streak_length(self, t: datetime) -> timedelta | None:
-        """Continuous use at `t`: wall time since the streak began, unless a break has reset it.
-        Pauses shorter than the break do not stop the clock: they are no rest."""
-        start, last = self.usage.streak_start, self.usage.last_active
+        """Continuous use at `t`: wall time since the run began, unless a break has ended it.
+        Pauses shorter than the break do not stop the clock: they are no rest. A pause that began
+        before `t` and had lasted a full break by the time the usage was read ended the run too."""
+        _, rules = self.rules_at(t.astimezone(self.tz))
+        start, last = self.run(rules)
         if start is None or last is None:
             return None
-        _, rules = self.rules_at(t.astimezone(self.tz))
-        if _utc(t) - _utc(last) >= reset_gap(rules):
+        quiet_until = max(_utc(t), _utc(self.observed)) if self.observed and _utc(last) < _utc(t) else _utc(t)
+        if quiet_until - _utc(last) >= reset_gap(rules):
             return None
         return max(_utc(t) - _utc(start), ZERO)
 
@@ -432,7 +449,7 @@ class _Context:
         if rules.continuous_limit_minutes is not None:
             streak = self.streak_length(now)
             # the streak's own start, not now - streak (clamped at 0 when the clock stepped back)
-            start = _utc(now) if streak is None else _utc(self.usage.streak_start)
+            start = _utc(now) if streak is None else _utc(self.run(rules)[0])
             ends.append((start + timedelta(minutes=rules.continuous_limit_minutes), "break_soon"))
         return ends
 
@@ -450,7 +467,7 @@ class _Context:
         for minutes in (rules.rest_reminder_minutes, self.user.controls.rest_reminder_minutes):
             if minutes is not None:
                 every = timedelta(minutes=minutes)
-                start = _utc(now) if streak is None else _utc(self.usage.streak_start)
+                start = _utc(now) if streak is None else _utc(self.run(rules)[0])
                 passed = 0 if streak is None else streak // every
                 until.append(start + every * (passed + 1))
         return min(until)

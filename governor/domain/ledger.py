@@ -47,16 +47,53 @@ def covered_interval(last_seen: datetime, now: datetime, grace: timedelta,
     return (last_seen, end) if end >= last_seen else None
 
 
-def book(activity: Activity, interval: Interval, reset_gap: timedelta) -> Booking:
-    """Add `interval` to the user's activity; return what was new and the updated activity."""
+def book(activity: Activity, interval: Interval, reset_gap: timedelta,
+         pending: tuple[Interval, ...] = ()) -> Booking:
+    """Add `interval` to the user's activity; return what was new and the updated activity.
+    `pending` is what the user's other open sessions will be credited (`pending_credit`): it
+    decides, with the booking, whether the booking goes on the run or begins a new one, but is
+    not itself booked (its sessions book it)."""
     pieces = subtract(interval, activity.recent)
-    streak, last = activity.streak_start, activity.last_active
-    for a, b in pieces or (interval,):  # a zero-length interval (a start) still marks activity
-        if last is None or a - last >= reset_gap:
-            streak = a
+    booked = pieces or (interval,)  # a zero-length interval (a start) still marks activity
+    streak, _ = run(activity.streak_start, activity.last_active, booked + pending, reset_gap)
+    last = activity.last_active
+    for _, b in booked:
         last = b if last is None else max(last, b)
     return Booking(replace(activity, recent=merge(activity.recent + pieces), streak_start=streak,
                            last_active=last), pieces)
+
+
+# -- the run (continuous use) -------------------------------------------------------------------
+# One rule, used by every booking and every decision (domain/engine.py) and by the fast paths'
+# eligibility (`run_goes_on`): use separated by less than the reset gap (the band's break) is one
+# run; a gap of at least that begins a new one. An open session that has not booked its latest
+# time yet counts as in use up to what it will be credited: its last heartbeat plus the grace
+# (never past its end), which is exactly what its next heartbeat or the sweeper books.
+
+def run(start: datetime | None, last: datetime | None, intervals: tuple[Interval, ...],
+        reset_gap: timedelta) -> tuple[datetime | None, datetime | None]:
+    """The run's (start, end of its latest use) after adding `intervals` to a run known as
+    (`start`, `last`); intervals wholly before `last` change nothing."""
+    for a, b in sorted(intervals):
+        if last is None or a - last >= reset_gap:
+            start = a
+        last = b if last is None else max(last, b)
+    return start, last
+
+
+def pending_credit(last_seen: datetime, ends_at: datetime | None, grace: timedelta) -> Interval | None:
+    """What an open session last seen at `last_seen` will still be credited at the least: the
+    grace after its last heartbeat, never past its `ends_at` (ledger.covered_interval, as the
+    sweeper books it). None when its end is already behind it."""
+    return covered_interval(last_seen, last_seen + grace, grace, ends_at)
+
+
+def run_goes_on(before: Activity, after: Activity, now: datetime, reset_gap: timedelta) -> bool:
+    """A booking that leaves the run as it was: it began no new run, and at `now` the run has
+    not been ended by a pause of the reset gap since the use just booked (a heartbeat after a
+    long silence is credited only the grace). Only then may a stored decision be moved on."""
+    return (after.streak_start == before.streak_start and after.last_active is not None
+            and now - after.last_active < reset_gap)
 
 
 def prune(activity: Activity, keep_from: datetime | None) -> Activity:

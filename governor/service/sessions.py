@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from governor.audit import Entry, append_to_user_chain
 from governor.domain import fastpath, ledger
 from governor.domain.controls import strictest
 from governor.domain.engine import Decision, Usage, UserFacts, band_of, decide, decide_heartbeat, reset_gap
 from governor.domain.policy import Policy
 from governor.errors import SessionEnded, SessionNotFound
 from governor.service import purposes
+from governor.service.audit import Entry, append_to_user_chain
 from governor.service.context import Services
 from governor.service.webhooks import outbox
 from governor.store import facts as facts_store
@@ -62,7 +62,7 @@ class Status:
 class Accrual:
     covered_until: datetime  # the end of the time the session now covers
     booked_from: datetime | None  # where the booked interval began; None when the clock went back
-    streak_kept: bool  # the booking did not begin a new continuous-use streak
+    streak_kept: bool  # the run goes on as it was (ledger.run_goes_on)
     used: dict[date, timedelta]  # the new totals of the days booked to
 
 
@@ -72,14 +72,14 @@ def start(svc: Services, user_id: str, client: str, purpose: str | None = None) 
         user = users.get_or_create_locked(tx, user_id, now)
         policy = svc.policy_at(user.policy_version)
         purposes.check(policy, purpose)
-        facts, use, active = _gather(tx, policy, user, user_id, now)
+        facts, use, active = _gather(tx, policy, user, user_id, now, svc.grace)
         decision = decide(policy, facts, use, now, purpose=purpose)
         session_id = None
         if decision.allowed:
             session_id = sessions.new_id(user.pk)
             sessions.insert(tx, session_id, user.pk, client, now, decision.ends_at, policy.version, purpose)
             usage.add(tx, user.pk, _local_day(now, policy, user), sessions=1)
-            _book(user, policy, facts, (now, now), now)
+            _book(user, policy, facts, (now, now), now, use.pending)
             user.outlook = _outlook(decision, now, user, purpose)
             _audit(tx, user, now, client, "session.started", decision,
                    {"session_id": session_id, "ends_at": _iso(decision.ends_at),
@@ -117,7 +117,7 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
         acc = _accrue(svc, tx, policy, user, session, now)
         decision = _advance(tx, policy, user, acc, ends_before, now) if session.purpose is None else None
         if decision is None:
-            facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
+            facts, use, _ = _gather(tx, policy, user, user.user_id, now, svc.grace, exclude=session.id)
             decision = decide_heartbeat(policy, facts, use, now, ends_before, session.purpose)
             user.outlook = _outlook(decision, now, user, session.purpose)
         if decision.allowed:
@@ -138,10 +138,10 @@ def end(svc: Services, session_id: str, client: str) -> Ended:
         policy = svc.policy_at(user.policy_version)
         now = svc.clock.now()
         if session.ended_at is not None:
-            facts, use, _ = _gather(tx, policy, user, user.user_id, now)
+            facts, use, _ = _gather(tx, policy, user, user.user_id, now, svc.grace)
             return Ended(decide(policy, facts, use, now), session.id, session.counted_ms // 1000, session.end_reason)
         _close(svc, tx, policy, user, session, now, "client", client)
-        facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
+        facts, use, _ = _gather(tx, policy, user, user.user_id, now, svc.grace, exclude=session.id)
         return Ended(decide(policy, facts, use, now), session.id, session.counted_ms // 1000, session.end_reason)
 
 
@@ -187,7 +187,8 @@ def _seen(svc: Services, tx: Tx, user_id: str, now: datetime) -> _Seen:
         return seen
     user = users.from_row(tx, raw)
     policy = svc.policy_at(user.policy_version if user is not None else users.policy_version(tx))
-    seen = _Seen(raw, user, policy, _local_day(now, policy, user), *_gather(tx, policy, user, user_id, now))
+    seen = _Seen(raw, user, policy, _local_day(now, policy, user),
+                 *_gather(tx, policy, user, user_id, now, svc.grace))
     if raw is not None:
         if len(svc.statuses) >= STATUSES_KEPT:
             svc.statuses.clear()
@@ -286,7 +287,8 @@ def _moved_on(svc: Services, tx: Tx, session_id: str) -> tuple[Decision, session
     if snap.facts_version != user.facts_version or snap.decision.policy_version != policy.version:
         return None
     # The snapshot's band is today's: it holds until midnight (a birthday) or a new verification.
-    booking = ledger.book(user.activity, interval, reset_gap(policy.bands[snap.decision.band]))
+    gap = reset_gap(policy.bands[snap.decision.band])
+    booking = ledger.book(user.activity, interval, gap)  # other sessions' credit can only keep a run going on
     today = now.astimezone(tz).date()
     booked = [(day, round(t / MS)) for piece in booking.pieces for day, t in ledger.split_by_day(piece, tz)]
     if any(day != today for day, _ in booked) or today not in view.used or len(booking.activity.recent) > 8:
@@ -294,7 +296,7 @@ def _moved_on(svc: Services, tx: Tx, session_id: str) -> tuple[Decision, session
     ms = sum(n for _, n in booked)
     decision = fastpath.advance(
         snap, facts_version=user.facts_version, policy_version=policy.version,
-        booked_from=interval[0], streak_kept=booking.activity.streak_start == user.activity.streak_start,
+        booked_from=interval[0], streak_kept=ledger.run_goes_on(user.activity, booking.activity, now, gap),
         session_ends_at=session.ends_at, used_today=timedelta(milliseconds=view.used[today] + ms), now=now)
     if decision is None:
         return None
@@ -318,8 +320,8 @@ def _locked(tx: Tx, session_id: str) -> tuple[UserRow, SessionRow]:
     return user, session
 
 
-def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: datetime,
-            exclude: str | None = None) -> tuple[UserFacts, Usage, list[Active]]:
+def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: datetime, grace: timedelta,
+             exclude: str | None = None) -> tuple[UserFacts, Usage, list[Active]]:
     pk = user.pk if user is not None else None
     today = _local_day(now, policy, user)
     monday = today - timedelta(days=today.weekday())
@@ -328,7 +330,8 @@ def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: dat
     active = [a for a in got.active if a.id != exclude]
     act = user.activity if user is not None else ledger.Activity()
     use = Usage(days=got.used, streak_start=act.streak_start, last_active=act.last_active,
-                active_ends=tuple(a.ends_at for a in active), uncounted=got.uncounted)
+                active_ends=tuple(a.ends_at for a in active), uncounted=got.uncounted,
+                pending=_pending(grace, [(a.last_seen_at, a.ends_at) for a in active]))
     return facts, use, active
 
 
@@ -339,25 +342,35 @@ def _accrue(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: Sessi
     interval = ledger.covered_interval(session.last_seen_at, now, svc.grace, session.ends_at, ending=ending)
     if interval is None:  # the clock stepped backwards: nothing to count, nothing moves back
         return Accrual(session.last_seen_at, None, False, {})
-    streak = user.activity.streak_start
+    before = user.activity
     facts = repo.user_facts(user, user.user_id, {})
     totals: dict[date, timedelta] = {}
-    pieces = _book(user, policy, facts, interval, now)
+    pending = _pending(svc.grace, sessions.others_open(tx, session))
+    pieces, gap = _book(user, policy, facts, interval, now, pending)
     for piece in pieces:
         for day, used in ledger.split_by_day(piece, _zone(policy, user)):
             totals[day] = usage.add(tx, user.pk, day, used)
     purposes.account(tx, policy, user, session.purpose, interval, pieces, now)  # section 7
     session.counted_ms += round((interval[1] - interval[0]) / timedelta(milliseconds=1))
     session.last_seen_at = now
-    return Accrual(interval[1], interval[0], user.activity.streak_start == streak, totals)
+    return Accrual(interval[1], interval[0], ledger.run_goes_on(before, user.activity, now, gap), totals)
 
 
-def _book(user: UserRow, policy: Policy, facts: UserFacts, interval, now: datetime):
+def _book(user: UserRow, policy: Policy, facts: UserFacts, interval, now: datetime,
+          pending: tuple[ledger.Interval, ...]) -> tuple[tuple[ledger.Interval, ...], timedelta]:
+    """Book `interval` on the user's activity (the other open sessions' `pending` credit counted
+    for the run); the newly covered pieces and the band's reset gap."""
     tz = _zone(policy, user)
-    rules = policy.bands[band_of(facts.verification, now.astimezone(tz).date(), now)]
-    booking = ledger.book(user.activity, interval, reset_gap(rules))
+    gap = reset_gap(policy.bands[band_of(facts.verification, now.astimezone(tz).date(), now)])
+    booking = ledger.book(user.activity, interval, gap, pending)
     user.activity = booking.activity
-    return booking.pieces
+    return booking.pieces, gap
+
+
+def _pending(grace: timedelta, open_sessions: list[tuple[datetime, datetime | None]]) -> tuple[ledger.Interval, ...]:
+    """What the open sessions (last seen, ends at) will still be credited (ledger.pending_credit)."""
+    credits = (ledger.pending_credit(seen, ends_at, grace) for seen, ends_at in open_sessions)
+    return tuple(c for c in credits if c is not None)
 
 
 def _advance(tx: Tx, policy: Policy, user: UserRow, acc: Accrual, ends_at: datetime | None,
@@ -398,7 +411,7 @@ def _close(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: Sessio
     """End a running session for `reason` (the client's end or a sweep's timeout), counting its time
     since last seen."""
     acc = _accrue(svc, tx, policy, user, session, now, ending=reason == "client")
-    facts, use, _ = _gather(tx, policy, user, user.user_id, now, exclude=session.id)
+    facts, use, _ = _gather(tx, policy, user, user.user_id, now, svc.grace, exclude=session.id)
     _end(tx, user, session, acc.covered_until, reason, client, decide(policy, facts, use, now), now)
     user.outlook = None  # its interval may have begun before the stored decision: decide afresh
     _prune(user, [session.others_seen_from])

@@ -76,6 +76,8 @@ _SAVE = ("UPDATE sessions SET last_seen_at = :last_seen_at, ends_at = :ends_at, 
          "end_reason = :end_reason, counted_ms = :counted_ms WHERE id = :id")
 # Through ix_sessions_user_active: no index on last_seen_at, which every heartbeat moves (0007).
 _STALE = "SELECT id FROM sessions WHERE ended_at IS NULL AND last_seen_at < :before LIMIT :limit"
+# Through ix_sessions_user_active, like the facts' running sessions (store/facts.py).
+_OTHERS_OPEN = "SELECT last_seen_at, ends_at FROM sessions WHERE user_pk = :pk AND ended_at IS NULL AND id <> :id"
 
 
 @dataclass(slots=True)
@@ -177,6 +179,11 @@ def heartbeat_in_one(tx: Tx, session_id: str, now: datetime, grace: timedelta, m
     r = tx.one(_IN_ONE, {"id": session_id, "now": now, "now_iso": now.isoformat(), "grace": grace,
                          "midnight": midnight, "today": today, "version": policy_version})
     return None if r is None else InOne(*r)
+
+
+def others_open(tx: Tx, s: SessionRow) -> list[tuple[datetime, datetime | None]]:
+    """(last seen, ends at) of the user's other running sessions (read under the user's lock)."""
+    return [(tx.to_instant(a), tx.to_instant(b)) for a, b in tx.all(_OTHERS_OPEN, {"pk": s.user_pk, "id": s.id})]
 
 
 def insert(tx: Tx, session_id: str, user_pk: int, client: str, now: datetime, ends_at: datetime | None,

@@ -31,6 +31,7 @@ from governor.store import users as user_store
 from tests.conftest import BACKENDS, settings_for, shanghai
 
 KID = "kid"
+GRACE = timedelta(seconds=120)  # the default heartbeat grace
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def checked(monkeypatch):
     def advance_and_check(tx, policy, user, acc, ends_at, now):
         answer = fast(tx, policy, user, acc, ends_at, now)
         if answer is not None:
-            facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now)
+            facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, GRACE)
             full = decide_heartbeat(policy, facts, use, now, ends_at)
             assert answer == full, f"fast {answer}\nfull {full}"
             hits.append(now)
@@ -72,7 +73,7 @@ def checked(monkeypatch):
             with reading() as r:
                 user = user_store.lock_by_pk(r, before.user_pk)  # (a lock for one statement: a read)
                 policy = svc.policy_at(user.policy_version)
-                facts, use, _ = sessions._gather(r, policy, user, user.user_id, now, exclude=session_id)
+                facts, use, _ = sessions._gather(r, policy, user, user.user_id, now, GRACE, exclude=session_id)
             full = decide_heartbeat(policy, facts, use, now, before.ends_at)
             assert answer == full, f"fast {answer}\nfull {full}"
             hits.append(now)
@@ -93,7 +94,7 @@ def checked(monkeypatch):
                 after = session_store.heartbeat_view(tx, session_id, days)
                 user = user_store.lock_by_pk(tx, after.user.pk)
                 policy = svc.policy_at(user.policy_version)
-                facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, exclude=session_id)
+                facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, GRACE, exclude=session_id)
             full = decide_heartbeat(policy, facts, use, now, before.session.ends_at)
             assert answer == full, f"in one {answer}\nfull {full}"
             gap = ledger.covered_interval(before.session.last_seen_at, now, svc.grace, before.session.ends_at)
@@ -131,7 +132,7 @@ def full_status(svc, user_id: str, purpose: str | None = None) -> sessions.Statu
     with svc.db.hot_read() as tx:
         user = user_store.get(tx, user_id)
         policy = svc.policy_at(user.policy_version if user is not None else user_store.policy_version(tx))
-        facts, use, active = sessions._gather(tx, policy, user, user_id, now)
+        facts, use, active = sessions._gather(tx, policy, user, user_id, now, GRACE)
     return sessions.Status(decide(policy, facts, use, now, purpose=purpose), facts, len(active))
 
 
