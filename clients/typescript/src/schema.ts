@@ -13,7 +13,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Admission */
+        /**
+         * Admission
+         * @description Ask whether the user may chat now and, if so, start a session. Call it when the chat opens; then heartbeat every `heartbeat_interval_seconds` and end it when the chat closes. An id never seen before is a new, `unverified` user. `purpose` (optional) names a purpose of the active policy whose `uncounted_minutes` may keep the time off the daily limit.
+         */
         post: operations["startSession"];
         delete?: never;
         options?: never;
@@ -30,7 +33,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accrue and decide again */
+        /**
+         * Accrue and decide again
+         * @description Once a minute (every `heartbeat_interval_seconds`) while the chat is open: books the time since the last heartbeat (a gap longer than the grace counts only the grace) and decides again. Show each new warning. When the answer says `allowed: false` the session has already ended: stop the chat and show the reason and `retry_at`. No body, or `{}`.
+         */
         post: operations["heartbeat"];
         delete?: never;
         options?: never;
@@ -47,7 +53,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End a session (idempotent) */
+        /**
+         * End a session (idempotent)
+         * @description When the chat closes. Books the time up to now and answers how long the session counted, why it ended and the user's decision now. Ending an ended session answers the same again. No body, or `{}`.
+         */
         post: operations["endSession"];
         delete?: never;
         options?: never;
@@ -62,7 +71,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The decision for a start now */
+        /**
+         * The decision for a start now
+         * @description What a start would answer now, without starting anything (no side effect, no audit event): show it before the chat opens. Adds the verification (without the birth date) and how many sessions are running.
+         */
         get: operations["getStatus"];
         put?: never;
         post?: never;
@@ -80,7 +92,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Store an age verification */
+        /**
+         * Store an age verification
+         * @description A verifier (or an admin) says how old the user is. The band follows from the birth date at the user's current local date, so it moves on the birthday by itself. A verification whose `expires_at` has passed counts as `unverified`. A `self_declared` age is believed only when it places the user in a minor band. `status: unverified` withdraws it.
+         */
         put: operations["setAgeVerification"];
         post?: never;
         delete?: never;
@@ -96,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Use per local day (default the last 7 days) */
+        /**
+         * Use per local day (default the last 7 days)
+         * @description Chat time per local day of the user, every day of the range (at most 366 days), with the uncounted time of purposes and the sessions started.
+         */
         get: operations["getUsage"];
         put?: never;
         post?: never;
@@ -113,11 +131,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user: verification, settings, lock, grants, active sessions */
+        /**
+         * A user: verification, settings, lock, grants, active sessions
+         * @description Everything an admin needs to answer a parent about one user: the band, the verification with the birth date, the user's own settings, the lock, the grants of the last 14 local days and ahead (each with the `id` that revokes it), the running sessions and the decision for a start now.
+         */
         get: operations["getUser"];
         put?: never;
         post?: never;
-        /** Erase a user */
+        /**
+         * Erase a user
+         * @description Erase the user's personal data: their row (with the link to their pseudonym), verification, sessions, usage, settings, grants, guardian links and requests. Their audit events stay, still verifiable, but can no longer be tied to anyone; a system event records the erasure.
+         */
         delete: operations["eraseUser"];
         options?: never;
         head?: never;
@@ -133,7 +157,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Extra minutes for a day */
+        /**
+         * Extra minutes for a day
+         * @description Extra minutes for one local day of the user (`date`: today, the default, or up to a year ahead). They add to the daily and weekly limits of that day; several grants add up. Audited as `grant.added`.
+         */
         post: operations["addGrant"];
         delete?: never;
         options?: never;
@@ -151,7 +178,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a grant */
+        /**
+         * Revoke a grant
+         * @description Take a grant back (audited as `grant.revoked`). Time already used stays used: the remaining time may become zero, never negative.
+         */
         delete: operations["revokeGrant"];
         options?: never;
         head?: never;
@@ -166,10 +196,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Lock (no body: until unlocked) */
+        /**
+         * Lock (no body: until unlocked)
+         * @description No chat until `until` (an RFC 3339 time with offset, at most 10 years ahead) or, without it, until unlocked: starts and heartbeats answer reason `locked`, and a running session ends at its next heartbeat. Locking again replaces the lock. Audited as `user.locked`.
+         */
         put: operations["lockUser"];
         post?: never;
-        /** Unlock */
+        /**
+         * Unlock
+         * @description Lift the lock (audited as `user.unlocked`, with the optional reason). Unlocking a user who is not locked answers the same state.
+         */
         delete: operations["unlockUser"];
         options?: never;
         head?: never;
@@ -184,7 +220,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Per-user settings */
+        /**
+         * Per-user settings
+         * @description The user's own time zone (their local day and hours; null: the policy's) and a daily limit stricter than the band's (null: the band's). A field left out stays as it is. Audited as `settings.changed`.
+         */
         put: operations["changeSettings"];
         post?: never;
         delete?: never;
@@ -202,7 +241,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke a token by its jti */
+        /**
+         * Revoke a token by its jti
+         * @description Refuse every token carrying this `jti`, on every instance within two seconds, until `until` (default: the longest a token may live). Audited.
+         */
         post: operations["revokeToken"];
         delete?: never;
         options?: never;
@@ -217,9 +259,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The active policy */
+        /**
+         * The active policy
+         * @description The active policy as JSON (the TOML document's fields), with its version and who activated it. A PUT takes the same shape back.
+         */
         get: operations["getPolicy"];
-        /** Activate a new policy version */
+        /**
+         * Activate a new policy version
+         * @description Validate a policy document and activate it as the next version, at once on every instance: new decisions use it, running sessions follow it from their next heartbeat. `version`, `activated_at` and `activated_by` may be sent back and are ignored. Audited as `policy.activated`.
+         */
         put: operations["activatePolicy"];
         post?: never;
         delete?: never;
@@ -235,42 +283,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every policy version */
+        /**
+         * Every policy version
+         * @description Every version ever activated, oldest first, with when, by whom and from where.
+         */
         get: operations["listPolicyVersions"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/complaints": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** File a complaint */
-        post: operations["fileComplaint"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/complaints/{complaint_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A complaint's status */
-        get: operations["getComplaint"];
         put?: never;
         post?: never;
         delete?: never;
@@ -286,7 +303,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Complaints, paged */
+        /**
+         * Complaints, paged
+         * @description Complaints, oldest first, a page at a time (`limit`, default 100); follow `next_cursor`.
+         */
         get: operations["listComplaints"];
         put?: never;
         post?: never;
@@ -309,7 +329,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Assign or resolve */
+        /**
+         * Assign or resolve
+         * @description Assign a complaint, or close it as `resolved` or `rejected` (final; closing needs a `resolution` note, which the user's frontend shows). Audited as `complaint.updated`.
+         */
         patch: operations["updateComplaint"];
         trace?: never;
     };
@@ -320,8 +343,51 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The day's aggregate for a regulator */
+        /**
+         * The day's aggregate for a regulator
+         * @description One local day (of the policy's zone) per band: users active, sessions, minutes, refusals per reason, time requests and guardians' grants; complaints opened and closed. It names no user.
+         */
         get: operations["dailyReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/complaints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * File a complaint
+         * @description A user disputes their age classification, a limit, or anything else: the frontend files it (category `age_classification`, `limit_dispute`, `content` or `other`; text up to 2,000 characters) and shows its status later. Audited as `complaint.filed`.
+         */
+        post: operations["fileComplaint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/complaints/{complaint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A complaint's status
+         * @description The complaint as the user may see it (no assignee), with the resolution once closed.
+         */
+        get: operations["getComplaint"];
         put?: never;
         post?: never;
         delete?: never;
@@ -337,7 +403,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit log: a page (json), or every matching event streamed (ndjson, csv) */
+        /**
+         * The audit log: a page (json), or every matching event streamed (ndjson, csv)
+         * @description The hash-chained log of every change, oldest first, with the user id resolved while the user exists (null once erased). docs/audit.md gives the format, every action and how to check the chains without Governor. CSV cells that a spreadsheet would run as a formula are neutralised.
+         */
         get: operations["listAuditEvents"];
         put?: never;
         post?: never;
@@ -354,29 +423,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Verify every hash chain */
+        /**
+         * Verify every hash chain
+         * @description Recompute every chain: an edited, inserted, deleted or reordered event is reported as the first bad one. `governor audit verify` does the same from the command line.
+         */
         get: operations["verifyAuditLog"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/dev/clock": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Development only (404 otherwise): set the server's clock */
-        put: operations["setDevClock"];
-        post?: never;
-        /** Development only (404 otherwise): back to the real time */
-        delete: operations["resetDevClock"];
         options?: never;
         head?: never;
         patch?: never;
@@ -390,10 +444,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Link a guardian (idempotent) */
+        /**
+         * Link a guardian (idempotent)
+         * @description Whoever established the relationship (the verifier, or an admin) links a guardian to a child. A guardian id follows the rules of a user id; linking again changes nothing. Audited as `guardian.linked` (by a random link id, never the guardian id). No body.
+         */
         put: operations["linkGuardian"];
         post?: never;
-        /** Unlink a guardian */
+        /**
+         * Unlink a guardian
+         * @description Remove the link, and this guardian's controls of the child with it. Audited as `guardian.unlinked`.
+         */
         delete: operations["unlinkGuardian"];
         options?: never;
         head?: never;
@@ -407,7 +467,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's guardians */
+        /**
+         * A user's guardians
+         * @description The guardians linked to a user (an empty list for a user without any, or never seen).
+         */
         get: operations["listGuardians"];
         put?: never;
         post?: never;
@@ -427,7 +490,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Erase a guardian */
+        /**
+         * Erase a guardian
+         * @description Erase a guardian: every link and control of theirs; each child's audit chain records the unlink by link id.
+         */
         delete: operations["eraseGuardian"];
         options?: never;
         head?: never;
@@ -441,7 +507,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A guardian's children */
+        /**
+         * A guardian's children
+         * @description The parent app's home screen: each linked child with the decision for a start now and this guardian's controls.
+         */
         get: operations["listChildren"];
         put?: never;
         post?: never;
@@ -458,7 +527,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A child's ISO week (default the current one) */
+        /**
+         * A child's ISO week (default the current one)
+         * @description A child's week, Monday to Sunday in the child's zone: use per day, the total and the daily average, refusals per reason, and time requests by outcome.
+         */
         get: operations["weekSummary"];
         put?: never;
         post?: never;
@@ -475,15 +547,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This guardian's controls */
+        /**
+         * This guardian's controls
+         * @description This guardian's controls of the child (each null when unset). Other guardians' and the admin's settings are not shown; the strictest of all applies.
+         */
         get: operations["getControls"];
-        /** Set this guardian's controls (they only tighten) */
+        /**
+         * Set all of this guardian's controls (they only tighten)
+         * @description Replace this guardian's controls: every field must be named, null to clear it. A daily limit at most the band's; quiet hours (windows like `allowed_hours`, midnight may be crossed: reason `quiet_hours`, `retry_at` their end); extra rest reminders. A change reaches a running session at its next heartbeat. Audited as `controls.changed`.
+         */
         put: operations["setControls"];
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some of this guardian's controls
+         * @description Change only the controls named (null clears one); the others stay as they are, so a parent app can save just what the parent edited. The same rules as the PUT; audited as `controls.changed`.
+         */
+        patch: operations["changeControls"];
         trace?: never;
     };
     "/v1/guardians/{guardian_id}/children/{user_id}/grants": {
@@ -495,7 +577,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Extra minutes for today, within the cap */
+        /**
+         * Extra minutes for today, within the cap
+         * @description Extra minutes for the child's current local day. All guardians' grants of one day together may not pass the band's `guardian_grant_max_minutes` (a band without it allows no guardian grants). Audited as `grant.added` with `"by": "guardian"`.
+         */
         post: operations["guardianGrant"];
         delete?: never;
         options?: never;
@@ -512,7 +597,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask for more time */
+        /**
+         * Ask for more time
+         * @description The child asks their guardians for more time today (1..240 minutes, with an optional note). The frontend follows the answer with `GET /v1/time-requests/{request_id}`. A pending request expires at the end of the child's local day. Audited as `time.requested`.
+         */
         post: operations["askForTime"];
         delete?: never;
         options?: never;
@@ -527,7 +615,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A time request */
+        /**
+         * A time request
+         * @description A time request as it stands (`pending`, `approved` with `decided_minutes`, `denied` or `expired`), for the child's frontend to show.
+         */
         get: operations["getTimeRequest"];
         put?: never;
         post?: never;
@@ -544,7 +635,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The requests of a guardian's children, newest first */
+        /**
+         * The requests of a guardian's children, newest first
+         * @description Every request of this guardian's children, newest first; `status=pending` for the ones waiting for an answer.
+         */
         get: operations["listTimeRequests"];
         put?: never;
         post?: never;
@@ -567,8 +661,143 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Approve or deny a request */
+        /**
+         * Approve or deny a request
+         * @description Approve (granting `minutes`, default those asked, never more, for the day the request was made on, within the guardians' cap) or deny a pending request. Audited as `time.decided`.
+         */
         patch: operations["decideTimeRequest"];
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook endpoint
+         * @description The endpoint: its URL, events, state and deliveries by status; never its secret (see rotate-secret).
+         */
+        get: operations["getWebhook"];
+        /**
+         * Register or change a webhook endpoint
+         * @description Creates the endpoint, or changes its `url`, `events` and `enabled`. The answer that creates it carries its `secret` (`whsec_...`), once: keep it to verify deliveries. The URL must be `https` and resolve to public addresses only (hosts in GOVERNOR_WEBHOOK_ALLOW_HOSTS are exempt and may use `http`). Event types: `time_request.created`, `time_request.decided`, `time_request.expired`, `session.ended`, `guardian.linked`, `guardian.unlinked`, `controls.changed`, `consent.changed`, `age.band_changed`. Enabling an endpoint that a 410 disabled sends its waiting deliveries again. Audited.
+         */
+        put: operations["putWebhook"];
+        post?: never;
+        /**
+         * Remove a webhook endpoint
+         * @description Removes the endpoint with its deliveries; those not yet delivered are not sent. Audited.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook endpoints
+         * @description Every endpoint, by name, with its state and how many deliveries it has by status; never a secret.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{name}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret for an endpoint
+         * @description A new `secret`, returned once. For the next 24 hours every delivery carries two signatures in `webhook-signature`, one with each secret, so the receiver can switch whenever it likes. Audited. No body.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{name}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's deliveries, newest first
+         * @description Each delivery with every attempt (`status_code`, or the `error` when no answer came) and when it is tried next. Delivered and failed ones are kept GOVERNOR_WEBHOOK_RETENTION_DAYS (30).
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{name}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a failed delivery again
+         * @description A failed delivery is sent once more, within about a second; if that attempt fails too it is failed again. Audited. No body.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dev/clock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Development only (404 otherwise): set the server's clock
+         * @description Move the server's clock to `now` (it runs on from there) to try the night, a limit or a birthday without waiting. Every worker, the scheduler and the CLI of one instance folder share the offset. Usage booked under a set clock stays booked. Audited as `dev.clock_set`.
+         */
+        put: operations["setDevClock"];
+        post?: never;
+        /**
+         * Development only (404 otherwise): back to the real time
+         * @description Remove the offset: the clock is the real time again. Audited as `dev.clock_reset`.
+         */
+        delete: operations["resetDevClock"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/healthz": {
@@ -578,7 +807,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
+        /**
+         * Liveness
+         * @description The process answers (for a load balancer's liveness check); it does not touch the database.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -595,7 +827,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers */
+        /**
+         * Readiness: the database answers
+         * @description The database answers: send traffic here. 503 (with `Retry-After`) while it does not.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -612,7 +847,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Prometheus text format: request durations by route, decisions by band and reason, audit appends by action, active sessions, sweeps.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -629,8 +867,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This document */
+        /**
+         * This document
+         * @description The OpenAPI 3.1 document of every endpoint, generated from the models the server validates with; client generators (openapi-typescript, ...) read it.
+         */
         get: operations["openapi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document, as a page
+         * @description Every endpoint with its scopes, parameters, body, answers, errors and examples, rendered on the server as one HTML page (no script, nothing loaded from elsewhere).
+         */
+        get: operations["apiDocs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -643,12 +904,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** StartSession */
+        /**
+         * StartSession
+         * @description Start a session for a user.
+         */
         StartSession: {
-            /** User Id */
+            /**
+             * User Id
+             * @description the user's opaque id, chosen by the frontend: 1-128 of A-Z a-z 0-9 . _ : @ -
+             */
             user_id: string;
             /**
              * Purpose
+             * @description a purpose the active policy names (e.g. `learning`), whose uncounted minutes may apply
              * @default null
              */
             purpose: string | null;
@@ -1067,25 +1335,33 @@ export interface components {
              */
             active_sessions: number;
         };
-        /** AgeVerification */
+        /**
+         * AgeVerification
+         * @description What a verifier established about a user's age.
+         */
         AgeVerification: {
             /**
              * Status
+             * @description `verified` (checked), `self_declared` (believed only when it makes the user a minor), or
+             *     `unverified` (withdraws a verification)
              * @enum {string}
              */
             status: "verified" | "self_declared" | "unverified";
             /**
              * Birth Date
+             * @description required unless `unverified`; from 1900
              * @default null
              */
             birth_date: string | null;
             /**
              * Method
+             * @description how it was checked, e.g. `id_document`
              * @default null
              */
             method: string | null;
             /**
              * Provider
+             * @description who checked it
              * @default null
              */
             provider: string | null;
@@ -1096,6 +1372,7 @@ export interface components {
             assurance: ("low" | "substantial" | "high") | null;
             /**
              * Expires At
+             * @description when it stops counting (RFC 3339 with offset); absent: never
              * @default null
              */
             expires_at: string | null;
@@ -1288,7 +1565,10 @@ export interface components {
             active_sessions: components["schemas"]["UserSessionOut"][];
             decision: components["schemas"]["DecisionOut"];
         };
-        /** GrantIn */
+        /**
+         * GrantIn
+         * @description Extra minutes for one local day of the user (`date`: default today, at most a year ahead).
+         */
         GrantIn: {
             /** Extra Minutes */
             extra_minutes: number;
@@ -1331,7 +1611,10 @@ export interface components {
             revoked: components["schemas"]["UserGrantOut"];
             decision: components["schemas"]["DecisionOut"];
         };
-        /** LockIn */
+        /**
+         * LockIn
+         * @description A lock: until a time (RFC 3339 with offset), or without `until` until unlocked.
+         */
         LockIn: {
             /**
              * Until
@@ -1362,7 +1645,10 @@ export interface components {
             reason: string | null;
             decision: components["schemas"]["DecisionOut"];
         };
-        /** UnlockIn */
+        /**
+         * UnlockIn
+         * @description An unlock, with an optional reason for the audit trail.
+         */
         UnlockIn: {
             /**
              * Reason
@@ -1370,7 +1656,10 @@ export interface components {
              */
             reason: string | null;
         };
-        /** SettingsIn */
+        /**
+         * SettingsIn
+         * @description The user's own zone and a stricter daily limit (null: the policy's, the band's; absent: unchanged).
+         */
         SettingsIn: {
             /**
              * Timezone
@@ -1414,7 +1703,10 @@ export interface components {
             /** Audit Events Kept */
             audit_events_kept: number;
         };
-        /** RevocationIn */
+        /**
+         * RevocationIn
+         * @description A token id to refuse (`jti`), until a time (default: the longest a token may live).
+         */
         RevocationIn: {
             /** Jti */
             jti: string;
@@ -1623,18 +1915,6 @@ export interface components {
             /** Versions */
             versions: components["schemas"]["PolicyVersionOut"][];
         };
-        /** ComplaintIn */
-        ComplaintIn: {
-            /** User Id */
-            user_id: string;
-            /**
-             * Category
-             * @enum {string}
-             */
-            category: "age_classification" | "limit_dispute" | "content" | "other";
-            /** Text */
-            text: string;
-        };
         /**
          * ComplaintOut
          * @description A complaint as an admin sees it (and as it is filed).
@@ -1669,31 +1949,8 @@ export interface components {
             closed_at: string | null;
         };
         /**
-         * ComplaintStatusOut
-         * @description A complaint as the frontend shows it to the user who filed it.
-         */
-        ComplaintStatusOut: {
-            /** Id */
-            id: string;
-            /** Category */
-            category: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "open" | "assigned" | "resolved" | "rejected";
-            /** Resolution */
-            resolution: string | null;
-            /** Created At */
-            created_at: string;
-            /** Updated At */
-            updated_at: string;
-            /** Closed At */
-            closed_at: string | null;
-        };
-        /**
          * ComplaintsPage
-         * @description A page of complaints, open and assigned first.
+         * @description A page of complaints, oldest first.
          */
         ComplaintsPage: {
             /** Complaints */
@@ -1704,7 +1961,10 @@ export interface components {
              */
             next_cursor: string | null;
         };
-        /** ComplaintPatch */
+        /**
+         * ComplaintPatch
+         * @description Assign, resolve or reject a complaint (closing needs a `resolution`).
+         */
         ComplaintPatch: {
             /**
              * Status
@@ -1803,6 +2063,44 @@ export interface components {
             complaints: components["schemas"]["ComplaintCounts"];
         };
         /**
+         * ComplaintIn
+         * @description A user's complaint, filed by the frontend.
+         */
+        ComplaintIn: {
+            /** User Id */
+            user_id: string;
+            /**
+             * Category
+             * @enum {string}
+             */
+            category: "age_classification" | "limit_dispute" | "content" | "other";
+            /** Text */
+            text: string;
+        };
+        /**
+         * ComplaintStatusOut
+         * @description A complaint as the frontend shows it to the user who filed it.
+         */
+        ComplaintStatusOut: {
+            /** Id */
+            id: string;
+            /** Category */
+            category: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "assigned" | "resolved" | "rejected";
+            /** Resolution */
+            resolution: string | null;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Closed At */
+            closed_at: string | null;
+        };
+        /**
          * EventOut
          * @description One audit event, a link of its chain (one chain per user, one for system events).
          */
@@ -1895,27 +2193,6 @@ export interface components {
             events_checked: number;
             /** @default null */
             first_bad_event: components["schemas"]["BadEventOut"] | null;
-        };
-        /** ClockIn */
-        ClockIn: {
-            /**
-             * Now
-             * Format: date-time
-             */
-            now: string;
-        };
-        /**
-         * ClockOut
-         * @description The development server's clock.
-         */
-        ClockOut: {
-            /** Now */
-            now: string;
-            /**
-             * Offset Seconds
-             * @description how far the clock is from the real time
-             */
-            offset_seconds: number;
         };
         /**
          * LinkOut
@@ -2056,8 +2333,23 @@ export interface components {
             };
             time_requests: components["schemas"]["TimeRequestsCount"];
         };
-        /** ControlsIn */
+        /**
+         * ControlsIn
+         * @description PUT: every field, each null to clear it; a missing one is a 422 that names it.
+         */
         ControlsIn: {
+            /** Daily Limit Minutes */
+            daily_limit_minutes: number | null;
+            /** Quiet Hours */
+            quiet_hours: string[] | null;
+            /** Rest Reminder Minutes */
+            rest_reminder_minutes: number | null;
+        };
+        /**
+         * ControlsPatch
+         * @description PATCH: the fields named change, the others stay.
+         */
+        ControlsPatch: {
             /**
              * Daily Limit Minutes
              * @default null
@@ -2074,7 +2366,10 @@ export interface components {
              */
             rest_reminder_minutes: number | null;
         };
-        /** GuardianGrantIn */
+        /**
+         * GuardianGrantIn
+         * @description A guardian's extra minutes for the child's current local day (within the band's cap).
+         */
         GuardianGrantIn: {
             /** Extra Minutes */
             extra_minutes: number;
@@ -2109,7 +2404,10 @@ export interface components {
             grant: components["schemas"]["GuardianGrantOut"];
             decision: components["schemas"]["DecisionOut"];
         };
-        /** TimeRequestIn */
+        /**
+         * TimeRequestIn
+         * @description A child asks for more time today (1..240 minutes).
+         */
         TimeRequestIn: {
             /** Minutes */
             minutes: number;
@@ -2166,7 +2464,10 @@ export interface components {
             /** Time Requests */
             time_requests: components["schemas"]["TimeRequestOut"][];
         };
-        /** TimeDecisionIn */
+        /**
+         * TimeDecisionIn
+         * @description A guardian's answer to a pending request; `minutes` at most those asked (default: those).
+         */
         TimeDecisionIn: {
             /**
              * Status
@@ -2178,6 +2479,158 @@ export interface components {
              * @default null
              */
             minutes: number | null;
+        };
+        /**
+         * EndpointIn
+         * @description An endpoint to create or change: where to send, which event types, and whether it is on.
+         */
+        EndpointIn: {
+            /** Url */
+            url: string;
+            /** Events */
+            events: string[];
+            /**
+             * Enabled
+             * @default null
+             */
+            enabled: boolean | null;
+        };
+        /**
+         * EndpointOut
+         * @description A webhook endpoint; `secret` only in the answer that creates it (and a rotation's).
+         */
+        EndpointOut: {
+            /** Name */
+            name: string;
+            /** Url */
+            url: string;
+            /** Events */
+            events: ("time_request.created" | "time_request.decided" | "time_request.expired" | "session.ended" | "guardian.linked" | "guardian.unlinked" | "controls.changed" | "consent.changed" | "age.band_changed")[];
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Disabled Reason
+             * @description why it is off when Governor turned it off (a 410); null when an admin did or it is on
+             */
+            disabled_reason: string | null;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Previous Secret Expires At
+             * @description after a rotation: until when deliveries also carry the old secret's signature
+             */
+            previous_secret_expires_at: string | null;
+            /**
+             * Deliveries
+             * @description how many deliveries it has, by status
+             */
+            deliveries: {
+                [key: string]: number;
+            };
+            /**
+             * Secret
+             * @default null
+             */
+            secret: string | null;
+        };
+        /**
+         * EndpointsOut
+         * @description Every webhook endpoint, by name.
+         */
+        EndpointsOut: {
+            /** Webhooks */
+            webhooks: components["schemas"]["EndpointOut"][];
+        };
+        /**
+         * RemovedOut
+         * @description The endpoint removed, with its deliveries.
+         */
+        RemovedOut: {
+            /** Name */
+            name: string;
+            /**
+             * Deleted
+             * @constant
+             */
+            deleted: true;
+        };
+        /**
+         * AttemptOut
+         * @description One attempt to send a delivery.
+         */
+        AttemptOut: {
+            /** At */
+            at: string;
+            /**
+             * Status Code
+             * @description the receiver's HTTP status; null when none came (timeout, refused, address not allowed)
+             */
+            status_code: number | null;
+            /** Error */
+            error: string | null;
+        };
+        /**
+         * DeliveryOut
+         * @description One event sent to one endpoint, with every attempt.
+         */
+        DeliveryOut: {
+            /**
+             * Id
+             * @description the `webhook-id` it is sent with, every time
+             */
+            id: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "time_request.created" | "time_request.decided" | "time_request.expired" | "session.ended" | "guardian.linked" | "guardian.unlinked" | "controls.changed" | "consent.changed" | "age.band_changed";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+            /** Attempts */
+            attempts: components["schemas"]["AttemptOut"][];
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Created At */
+            created_at: string;
+        };
+        /**
+         * DeliveriesPage
+         * @description A page of an endpoint's deliveries, newest first.
+         */
+        DeliveriesPage: {
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * ClockIn
+         * @description The time to set the development server's clock to (RFC 3339 with offset).
+         */
+        ClockIn: {
+            /**
+             * Now
+             * Format: date-time
+             */
+            now: string;
+        };
+        /**
+         * ClockOut
+         * @description The development server's clock.
+         */
+        ClockOut: {
+            /** Now */
+            now: string;
+            /**
+             * Offset Seconds
+             * @description how far the clock is from the real time
+             */
+            offset_seconds: number;
         };
         /**
          * StatusOk
@@ -2215,16 +2668,41 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "user_id": "pupil-12",
+                 *       "purpose": "learning"
+                 *     }
+                 */
                 "application/json": components["schemas"]["StartSession"];
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Admitted: the decision, `session_id` and `heartbeat_interval_seconds` */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "allowed": true,
+                     *       "reason": "ok",
+                     *       "band": "age_8_15",
+                     *       "used_today_seconds": 630,
+                     *       "remaining_seconds": 2970,
+                     *       "ends_at": "2026-12-02T07:40:30+08:00",
+                     *       "retry_at": null,
+                     *       "warnings": [],
+                     *       "policy": {
+                     *         "name": "cn-minor-mode",
+                     *         "version": 1
+                     *       },
+                     *       "session_id": "s_Yc2R7vLq0b",
+                     *       "heartbeat_interval_seconds": 60
+                     *     }
+                     */
                     "application/json": components["schemas"]["StartedOut"];
                 };
             };
@@ -2246,7 +2724,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The token's scopes do not allow this */
+            /** @description Refused: the decision (`application/json`, `allowed: false`, the reason and `retry_at`); or, as a problem, a token without the `sessions` scope */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2274,7 +2752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description Invalid `user_id`, or a `purpose` that no band of the active policy names (the problem lists the known ones) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2312,6 +2790,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the `session_id` a start answered */
                 session_id: string;
             };
             cookie?: never;
@@ -2322,12 +2801,35 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description The decision; `allowed: false` means the session has ended */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "allowed": true,
+                     *       "reason": "ok",
+                     *       "band": "age_8_15",
+                     *       "used_today_seconds": 630,
+                     *       "remaining_seconds": 2970,
+                     *       "ends_at": "2026-12-02T07:40:30+08:00",
+                     *       "retry_at": null,
+                     *       "warnings": [
+                     *         {
+                     *           "type": "time_running_out",
+                     *           "seconds_left": 240
+                     *         }
+                     *       ],
+                     *       "policy": {
+                     *         "name": "cn-minor-mode",
+                     *         "version": 1
+                     *       },
+                     *       "session_id": "s_Yc2R7vLq0b"
+                     *     }
+                     */
                     "application/json": components["schemas"]["HeartbeatOut"];
                 };
             };
@@ -2358,7 +2860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description No such session (problem `session-not-found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2376,7 +2878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Conflict */
+            /** @description The session had already ended (problem `session-ended`, with its `end_reason`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2432,6 +2934,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the `session_id` a start answered */
                 session_id: string;
             };
             cookie?: never;
@@ -2448,6 +2951,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "allowed": true,
+                     *       "reason": "ok",
+                     *       "band": "age_8_15",
+                     *       "used_today_seconds": 630,
+                     *       "remaining_seconds": 2970,
+                     *       "ends_at": "2026-12-02T07:40:30+08:00",
+                     *       "retry_at": null,
+                     *       "warnings": [],
+                     *       "policy": {
+                     *         "name": "cn-minor-mode",
+                     *         "version": 1
+                     *       },
+                     *       "session_id": "s_Yc2R7vLq0b",
+                     *       "duration_seconds": 1260,
+                     *       "end_reason": "client"
+                     *     }
+                     */
                     "application/json": components["schemas"]["EndedOut"];
                 };
             };
@@ -2478,7 +3001,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description No such session (problem `session-not-found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2541,10 +3064,12 @@ export interface operations {
     getStatus: {
         parameters: {
             query?: {
+                /** @description a purpose the active policy names */
                 purpose?: string;
             };
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
@@ -2557,6 +3082,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "allowed": false,
+                     *       "reason": "daily_limit_reached",
+                     *       "band": "age_8_15",
+                     *       "used_today_seconds": 3600,
+                     *       "remaining_seconds": 0,
+                     *       "ends_at": null,
+                     *       "retry_at": "2026-12-03T06:00:00+08:00",
+                     *       "warnings": [],
+                     *       "policy": {
+                     *         "name": "cn-minor-mode",
+                     *         "version": 1
+                     *       },
+                     *       "verification": {
+                     *         "status": "verified",
+                     *         "method": "id_document",
+                     *         "provider": "kyc",
+                     *         "assurance": "high",
+                     *         "expires_at": null,
+                     *         "verified_at": "2026-12-01T23:00:00+00:00"
+                     *       },
+                     *       "active_sessions": 0
+                     *     }
+                     */
                     "application/json": components["schemas"]["StatusOut"];
                 };
             };
@@ -2587,7 +3138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description Invalid `user_id`, an unknown `purpose`, or an unknown query parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2625,12 +3176,22 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "verified",
+                 *       "birth_date": "2014-03-01",
+                 *       "method": "id_document",
+                 *       "provider": "kyc",
+                 *       "assurance": "high"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AgeVerification"];
             };
         };
@@ -2641,6 +3202,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "status": "verified",
+                     *       "method": "id_document",
+                     *       "provider": "kyc",
+                     *       "assurance": "high",
+                     *       "expires_at": null,
+                     *       "verified_at": "2026-12-01T23:00:00+00:00",
+                     *       "birth_date": "2014-03-01",
+                     *       "band": "age_8_15"
+                     *     }
+                     */
                     "application/json": components["schemas"]["VerifiedOut"];
                 };
             };
@@ -2698,7 +3272,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description Invalid field (a birth date before 1900, an `expires_at` without offset, a missing `birth_date` for a verified or self-declared status, ...) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2734,11 +3308,14 @@ export interface operations {
     getUsage: {
         parameters: {
             query?: {
+                /** @description the first local day (default: 6 days before `to`) */
                 from?: string;
+                /** @description the last local day (default: today) */
                 to?: string;
             };
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
@@ -2751,6 +3328,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "days": [
+                     *         {
+                     *           "date": "2026-12-01",
+                     *           "seconds": 3600,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 3
+                     *         },
+                     *         {
+                     *           "date": "2026-12-02",
+                     *           "seconds": 630,
+                     *           "uncounted_seconds": 1200,
+                     *           "sessions": 2
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["UsageOut"];
                 };
             };
@@ -2781,7 +3377,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description Invalid `user_id`, a date that is not YYYY-MM-DD, `from` after `to`, or a range longer than 366 days */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2819,6 +3415,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
@@ -2831,6 +3428,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "band": "age_8_15",
+                     *       "verification": {
+                     *         "status": "verified",
+                     *         "method": "id_document",
+                     *         "provider": "kyc",
+                     *         "assurance": "high",
+                     *         "expires_at": null,
+                     *         "verified_at": "2026-12-01T23:00:00+00:00",
+                     *         "birth_date": "2014-03-01"
+                     *       },
+                     *       "settings": {
+                     *         "timezone": null,
+                     *         "daily_limit_minutes": null
+                     *       },
+                     *       "lock": {
+                     *         "locked": false,
+                     *         "until": null,
+                     *         "reason": null
+                     *       },
+                     *       "grants": [
+                     *         {
+                     *           "id": 41,
+                     *           "date": "2026-12-02",
+                     *           "extra_minutes": 15,
+                     *           "reason": "exam week",
+                     *           "client": "console-alice",
+                     *           "created_at": "2026-12-02T01:10:00+00:00"
+                     *         }
+                     *       ],
+                     *       "active_sessions": [],
+                     *       "decision": {
+                     *         "user_id": "pupil-12",
+                     *         "allowed": true,
+                     *         "reason": "ok",
+                     *         "band": "age_8_15",
+                     *         "used_today_seconds": 630,
+                     *         "remaining_seconds": 2970,
+                     *         "ends_at": "2026-12-02T07:40:30+08:00",
+                     *         "retry_at": null,
+                     *         "warnings": [],
+                     *         "policy": {
+                     *           "name": "cn-minor-mode",
+                     *           "version": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
@@ -2852,7 +3499,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description An id never seen */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2899,6 +3546,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
@@ -2911,6 +3559,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "erased": true,
+                     *       "audit_events_kept": 57
+                     *     }
+                     */
                     "application/json": components["schemas"]["ErasedOut"];
                 };
             };
@@ -2932,7 +3587,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description An id never seen (or already erased) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2979,12 +3634,20 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "extra_minutes": 15,
+                 *       "date": "2026-12-02",
+                 *       "reason": "exam week"
+                 *     }
+                 */
                 "application/json": components["schemas"]["GrantIn"];
             };
         };
@@ -2995,6 +3658,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "date": "2026-12-02",
+                     *       "extra_minutes": 15,
+                     *       "reason": "exam week",
+                     *       "decision": {
+                     *         "user_id": "pupil-12",
+                     *         "allowed": true,
+                     *         "reason": "ok",
+                     *         "band": "age_8_15",
+                     *         "used_today_seconds": 630,
+                     *         "remaining_seconds": 3870,
+                     *         "ends_at": "2026-12-02T07:40:30+08:00",
+                     *         "retry_at": null,
+                     *         "warnings": [],
+                     *         "policy": {
+                     *           "name": "cn-minor-mode",
+                     *           "version": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["GrantOut"];
                 };
             };
@@ -3052,7 +3738,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description Minutes outside 1..1440, or a date in the past or more than a year ahead */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3090,7 +3776,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
+                /** @description the grant's `id` (`GET /v1/admin/users/{user_id}`) */
                 grant_id: string;
             };
             cookie?: never;
@@ -3103,6 +3791,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "revoked": {
+                     *         "id": 41,
+                     *         "date": "2026-12-02",
+                     *         "extra_minutes": 15,
+                     *         "reason": "exam week",
+                     *         "client": "console-alice",
+                     *         "created_at": "2026-12-02T01:10:00+00:00"
+                     *       },
+                     *       "decision": {
+                     *         "user_id": "pupil-12",
+                     *         "allowed": true,
+                     *         "reason": "ok",
+                     *         "band": "age_8_15",
+                     *         "used_today_seconds": 630,
+                     *         "remaining_seconds": 2970,
+                     *         "ends_at": "2026-12-02T07:40:30+08:00",
+                     *         "retry_at": null,
+                     *         "warnings": [],
+                     *         "policy": {
+                     *           "name": "cn-minor-mode",
+                     *           "version": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["RevokedOut"];
                 };
             };
@@ -3124,7 +3840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description No such grant of this user */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3171,12 +3887,19 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "until": "2026-12-09T06:00:00+08:00",
+                 *       "reason": "parent's request"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LockIn"];
             };
         };
@@ -3187,6 +3910,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "locked": true,
+                     *       "until": "2026-12-08T22:00:00+00:00",
+                     *       "reason": "parent's request",
+                     *       "decision": {
+                     *         "user_id": "pupil-12",
+                     *         "allowed": false,
+                     *         "reason": "locked",
+                     *         "band": "age_8_15",
+                     *         "used_today_seconds": 630,
+                     *         "remaining_seconds": 2970,
+                     *         "ends_at": null,
+                     *         "retry_at": "2026-12-09T06:00:00+08:00",
+                     *         "warnings": [],
+                     *         "policy": {
+                     *           "name": "cn-minor-mode",
+                     *           "version": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LockOut"];
                 };
             };
@@ -3244,7 +3990,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description An `until` in the past, too far ahead, or without an offset */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3282,12 +4028,18 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "talked to the parent"
+                 *     }
+                 */
                 "application/json": components["schemas"]["UnlockIn"];
             };
         };
@@ -3298,6 +4050,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "locked": false,
+                     *       "until": null,
+                     *       "reason": null,
+                     *       "decision": {
+                     *         "user_id": "pupil-12",
+                     *         "allowed": true,
+                     *         "reason": "ok",
+                     *         "band": "age_8_15",
+                     *         "used_today_seconds": 630,
+                     *         "remaining_seconds": 2970,
+                     *         "ends_at": "2026-12-02T07:40:30+08:00",
+                     *         "retry_at": null,
+                     *         "warnings": [],
+                     *         "policy": {
+                     *           "name": "cn-minor-mode",
+                     *           "version": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["LockOut"];
                 };
             };
@@ -3393,12 +4168,19 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "timezone": "Europe/Berlin",
+                 *       "daily_limit_minutes": 30
+                 *     }
+                 */
                 "application/json": components["schemas"]["SettingsIn"];
             };
         };
@@ -3409,6 +4191,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "timezone": "Europe/Berlin",
+                     *       "daily_limit_minutes": 30,
+                     *       "decision": {
+                     *         "user_id": "pupil-12",
+                     *         "allowed": true,
+                     *         "reason": "ok",
+                     *         "band": "age_8_15",
+                     *         "used_today_seconds": 630,
+                     *         "remaining_seconds": 2970,
+                     *         "ends_at": "2026-12-02T07:40:30+08:00",
+                     *         "retry_at": null,
+                     *         "warnings": [],
+                     *         "policy": {
+                     *           "name": "cn-minor-mode",
+                     *           "version": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["SettingsOut"];
                 };
             };
@@ -3466,7 +4270,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description An unknown time zone, or a daily limit looser than the band's (the problem names the band's limit in `band_daily_limit_minutes`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3508,6 +4312,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "jti": "9f1c2e7a-console-alice"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RevocationIn"];
             };
         };
@@ -3518,6 +4327,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "jti": "9f1c2e7a-console-alice",
+                     *       "until": "2027-01-01T08:00:00+00:00",
+                     *       "revoked_at": "2026-12-02T08:00:00+00:00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TokenRevokedOut"];
                 };
             };
@@ -3614,6 +4430,60 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "cn-minor-mode",
+                     *       "timezone": "Asia/Shanghai",
+                     *       "description": "China Minor Mode",
+                     *       "holidays": [],
+                     *       "bands": {
+                     *         "under_8": {
+                     *           "daily_limit_minutes": 40,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         },
+                     *         "age_8_15": {
+                     *           "daily_limit_minutes": 60,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         },
+                     *         "age_16_17": {
+                     *           "daily_limit_minutes": 120,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         },
+                     *         "adult": {},
+                     *         "unverified": {
+                     *           "daily_limit_minutes": 40,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         }
+                     *       },
+                     *       "version": 1,
+                     *       "activated_at": "2026-12-01T00:00:00+00:00",
+                     *       "activated_by": "governor-config"
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyOut"];
                 };
             };
@@ -3668,6 +4538,57 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "cn-minor-mode",
+                 *       "timezone": "Asia/Shanghai",
+                 *       "description": "China Minor Mode",
+                 *       "holidays": [],
+                 *       "bands": {
+                 *         "under_8": {
+                 *           "daily_limit_minutes": 40,
+                 *           "allowed_hours": [
+                 *             "06:00-22:00"
+                 *           ],
+                 *           "continuous_limit_minutes": 30,
+                 *           "break_minutes": 15,
+                 *           "warn_before_minutes": 5,
+                 *           "guardian_grant_max_minutes": 60
+                 *         },
+                 *         "age_8_15": {
+                 *           "daily_limit_minutes": 60,
+                 *           "allowed_hours": [
+                 *             "06:00-22:00"
+                 *           ],
+                 *           "continuous_limit_minutes": 30,
+                 *           "break_minutes": 15,
+                 *           "warn_before_minutes": 5,
+                 *           "guardian_grant_max_minutes": 60
+                 *         },
+                 *         "age_16_17": {
+                 *           "daily_limit_minutes": 120,
+                 *           "allowed_hours": [
+                 *             "06:00-22:00"
+                 *           ],
+                 *           "continuous_limit_minutes": 30,
+                 *           "break_minutes": 15,
+                 *           "warn_before_minutes": 5,
+                 *           "guardian_grant_max_minutes": 60
+                 *         },
+                 *         "adult": {},
+                 *         "unverified": {
+                 *           "daily_limit_minutes": 40,
+                 *           "allowed_hours": [
+                 *             "06:00-22:00"
+                 *           ],
+                 *           "continuous_limit_minutes": 30,
+                 *           "break_minutes": 15,
+                 *           "warn_before_minutes": 5,
+                 *           "guardian_grant_max_minutes": 60
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["PolicyIn"];
             };
         };
@@ -3678,6 +4599,60 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "name": "cn-minor-mode",
+                     *       "timezone": "Asia/Shanghai",
+                     *       "description": "China Minor Mode",
+                     *       "holidays": [],
+                     *       "bands": {
+                     *         "under_8": {
+                     *           "daily_limit_minutes": 40,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         },
+                     *         "age_8_15": {
+                     *           "daily_limit_minutes": 60,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         },
+                     *         "age_16_17": {
+                     *           "daily_limit_minutes": 120,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         },
+                     *         "adult": {},
+                     *         "unverified": {
+                     *           "daily_limit_minutes": 40,
+                     *           "allowed_hours": [
+                     *             "06:00-22:00"
+                     *           ],
+                     *           "continuous_limit_minutes": 30,
+                     *           "break_minutes": 15,
+                     *           "warn_before_minutes": 5,
+                     *           "guardian_grant_max_minutes": 60
+                     *         }
+                     *       },
+                     *       "version": 2,
+                     *       "activated_at": "2026-12-02T08:00:00+00:00",
+                     *       "activated_by": "console-alice"
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyOut"];
                 };
             };
@@ -3726,7 +4701,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description The first problem of the document, naming the dotted field (`bands.age_8_15.daily_limt_minutes: unknown field`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3774,6 +4749,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "versions": [
+                     *         {
+                     *           "version": 1,
+                     *           "name": "cn-minor-mode",
+                     *           "activated_at": "2026-12-01T00:00:00+00:00",
+                     *           "activated_by": "governor-config",
+                     *           "source": "file:cn-minor-mode.toml"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["PolicyVersionsOut"];
                 };
             };
@@ -3819,182 +4807,14 @@ export interface operations {
             };
         };
     };
-    fileComplaint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ComplaintIn"];
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ComplaintOut"];
-                };
-            };
-            /** @description The body is not JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description No valid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The token's scopes do not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The body stopped arriving (the server's read timeout) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The body is larger than the service takes */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The request is not valid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description Too many requests from this client; see Retry-After */
-            429: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The database cannot be reached; see Retry-After */
-            503: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-        };
-    };
-    getComplaint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                complaint_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ComplaintStatusOut"];
-                };
-            };
-            /** @description No valid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The token's scopes do not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description Too many requests from this client; see Retry-After */
-            429: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The database cannot be reached; see Retry-After */
-            503: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-        };
-    };
     listComplaints: {
         parameters: {
             query?: {
+                /** @description only those of this status */
                 status?: "open" | "assigned" | "resolved" | "rejected";
+                /** @description the `next_cursor` of the previous page */
                 cursor?: string;
+                /** @description items a page */
                 limit?: number;
             };
             header?: never;
@@ -4009,6 +4829,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "complaints": [
+                     *         {
+                     *           "id": "c_3kX9wq",
+                     *           "user_id": "pupil-12",
+                     *           "category": "limit_dispute",
+                     *           "text": "I was cut off in the middle of homework",
+                     *           "status": "open",
+                     *           "assignee": null,
+                     *           "resolution": null,
+                     *           "created_at": "2026-12-02T09:00:00+00:00",
+                     *           "updated_at": "2026-12-02T09:00:00+00:00",
+                     *           "closed_at": null
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ComplaintsPage"];
                 };
             };
@@ -4030,7 +4869,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description An unknown status, a bad cursor or a limit outside 1..500 */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4068,12 +4907,19 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the complaint's `id` */
                 complaint_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "resolved",
+                 *       "resolution": "The limit was explained to the parent."
+                 *     }
+                 */
                 "application/json": components["schemas"]["ComplaintPatch"];
             };
         };
@@ -4084,6 +4930,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "c_3kX9wq",
+                     *       "user_id": "pupil-12",
+                     *       "category": "limit_dispute",
+                     *       "text": "I was cut off in the middle of homework",
+                     *       "status": "resolved",
+                     *       "assignee": null,
+                     *       "resolution": "The limit was explained to the parent.",
+                     *       "created_at": "2026-12-02T09:00:00+00:00",
+                     *       "updated_at": "2026-12-02T10:00:00+00:00",
+                     *       "closed_at": "2026-12-02T10:00:00+00:00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ComplaintOut"];
                 };
             };
@@ -4114,7 +4974,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description No such complaint */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4132,7 +4992,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Conflict */
+            /** @description The complaint is closed (problem `complaint-closed`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4150,7 +5010,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description Closing without a resolution, or an invalid field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4186,6 +5046,7 @@ export interface operations {
     dailyReport: {
         parameters: {
             query?: {
+                /** @description a day of the policy's zone (default: today) */
                 date?: string;
             };
             header?: never;
@@ -4200,6 +5061,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "date": "2026-12-02",
+                     *       "timezone": "Asia/Shanghai",
+                     *       "bands": {
+                     *         "age_8_15": {
+                     *           "users_active": 120,
+                     *           "sessions": 310,
+                     *           "minutes": 5400.5,
+                     *           "refusals": {
+                     *             "curfew": 12,
+                     *             "daily_limit_reached": 30
+                     *           },
+                     *           "time_requests": {
+                     *             "requested": 9,
+                     *             "approved": 6,
+                     *             "denied": 2,
+                     *             "expired": 1
+                     *           },
+                     *           "guardian_grants": {
+                     *             "grants": 6,
+                     *             "minutes": 90
+                     *           }
+                     *         }
+                     *       },
+                     *       "refusals": {
+                     *         "curfew": 12,
+                     *         "daily_limit_reached": 30
+                     *       },
+                     *       "complaints": {
+                     *         "opened": 2,
+                     *         "closed": 1
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["ReportOut"];
                 };
             };
@@ -4221,8 +5117,212 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description A date that is not YYYY-MM-DD */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    fileComplaint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "user_id": "pupil-12",
+                 *       "category": "limit_dispute",
+                 *       "text": "I was cut off in the middle of homework"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ComplaintIn"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "c_3kX9wq",
+                     *       "user_id": "pupil-12",
+                     *       "category": "limit_dispute",
+                     *       "text": "I was cut off in the middle of homework",
+                     *       "status": "open",
+                     *       "assignee": null,
+                     *       "resolution": null,
+                     *       "created_at": "2026-12-02T09:00:00+00:00",
+                     *       "updated_at": "2026-12-02T09:00:00+00:00",
+                     *       "closed_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplaintOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body stopped arriving (the server's read timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body is larger than the service takes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description An unknown category, an empty or too long text, or an invalid user id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    getComplaint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the complaint's `id` */
+                complaint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "c_3kX9wq",
+                     *       "category": "limit_dispute",
+                     *       "status": "open",
+                     *       "resolution": null,
+                     *       "created_at": "2026-12-02T09:00:00+00:00",
+                     *       "updated_at": "2026-12-02T09:00:00+00:00",
+                     *       "closed_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplaintStatusOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No such complaint */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4257,12 +5357,19 @@ export interface operations {
     listAuditEvents: {
         parameters: {
             query?: {
+                /** @description one user's events */
                 user_id?: string;
+                /** @description one action, e.g. `grant.added` */
                 action?: string;
+                /** @description events at or after this time */
                 since?: string;
+                /** @description events before this time */
                 until?: string;
+                /** @description the `next_cursor` of the previous page */
                 cursor?: string;
+                /** @description items a page */
                 limit?: number;
+                /** @description `json`: a page; `ndjson` (one event a line) or `csv` (a header row, then one event a row): every matching event, streamed */
                 format?: "json" | "ndjson" | "csv";
             };
             header?: never;
@@ -4277,6 +5384,32 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "id": 812,
+                     *           "at": "2026-12-02T00:00:03+00:00",
+                     *           "chain": "u:5Qm2f0",
+                     *           "seq": 14,
+                     *           "user_id": "pupil-12",
+                     *           "client": "chat-web",
+                     *           "action": "session.started",
+                     *           "reason": "ok",
+                     *           "policy": {
+                     *             "name": "cn-minor-mode",
+                     *             "version": 1
+                     *           },
+                     *           "data": {
+                     *             "session_id": "s_Yc2R7vLq0b"
+                     *           },
+                     *           "prev_hash": "9c1f...e0",
+                     *           "hash": "41aa...7d"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "ODEy"
+                     *     }
+                     */
                     "application/json": components["schemas"]["EventsPage"];
                     "application/x-ndjson": string;
                     "text/csv": string;
@@ -4300,7 +5433,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description An invalid filter, cursor, limit or format, or an unknown parameter */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4348,6 +5481,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "ok": true,
+                     *       "events_checked": 18240
+                     *     }
+                     */
                     "application/json": components["schemas"]["VerifyOut"];
                 };
             };
@@ -4393,190 +5532,14 @@ export interface operations {
             };
         };
     };
-    setDevClock: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ClockIn"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ClockOut"];
-                };
-            };
-            /** @description The body is not JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description No valid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The token's scopes do not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The body stopped arriving (the server's read timeout) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The body is larger than the service takes */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The request is not valid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description Too many requests from this client; see Retry-After */
-            429: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The database cannot be reached; see Retry-After */
-            503: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-        };
-    };
-    resetDevClock: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ClockOut"];
-                };
-            };
-            /** @description No valid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The token's scopes do not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description Too many requests from this client; see Retry-After */
-            429: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-            /** @description The database cannot be reached; see Retry-After */
-            503: {
-                headers: {
-                    /** @description seconds to wait */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemOut"];
-                };
-            };
-        };
-    };
     linkGuardian: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
             };
             cookie?: never;
@@ -4589,6 +5552,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "guardian_id": "g-mum-7",
+                     *       "linked_at": "2026-11-20T10:00:00+00:00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["LinkOut"];
                 };
             };
@@ -4619,7 +5589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description An invalid user or guardian id, or a body */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4657,7 +5627,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
             };
             cookie?: never;
@@ -4670,6 +5642,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "guardian_id": "g-mum-7",
+                     *       "linked_at": "2026-11-20T10:00:00+00:00",
+                     *       "unlinked": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["UnlinkedOut"];
                 };
             };
@@ -4691,7 +5671,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description The two are not linked */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4738,6 +5718,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
@@ -4750,6 +5731,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "guardians": [
+                     *         {
+                     *           "guardian_id": "g-mum-7",
+                     *           "linked_at": "2026-11-20T10:00:00+00:00"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["GuardiansOut"];
                 };
             };
@@ -4818,6 +5809,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
             };
             cookie?: never;
@@ -4830,6 +5822,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "guardian_id": "g-mum-7",
+                     *       "erased": true,
+                     *       "links_removed": 2
+                     *     }
+                     */
                     "application/json": components["schemas"]["GuardianErasedOut"];
                 };
             };
@@ -4851,7 +5850,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description A guardian without any link */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4898,6 +5897,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
             };
             cookie?: never;
@@ -4910,6 +5910,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "children": [
+                     *         {
+                     *           "user_id": "pupil-12",
+                     *           "decision": {
+                     *             "user_id": "pupil-12",
+                     *             "allowed": true,
+                     *             "reason": "ok",
+                     *             "band": "age_8_15",
+                     *             "used_today_seconds": 630,
+                     *             "remaining_seconds": 2970,
+                     *             "ends_at": "2026-12-02T07:40:30+08:00",
+                     *             "retry_at": null,
+                     *             "warnings": [],
+                     *             "policy": {
+                     *               "name": "cn-minor-mode",
+                     *               "version": 1
+                     *             }
+                     *           },
+                     *           "controls": {
+                     *             "daily_limit_minutes": 45,
+                     *             "quiet_hours": [
+                     *               "21:00-07:00"
+                     *             ],
+                     *             "rest_reminder_minutes": null
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["ChildrenOut"];
                 };
             };
@@ -4976,11 +6007,14 @@ export interface operations {
     weekSummary: {
         parameters: {
             query?: {
+                /** @description an ISO week, e.g. `2026-W49` (default: the child's current one) */
                 week?: string;
             };
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
@@ -4993,6 +6027,68 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "week": "2026-W49",
+                     *       "band": "age_8_15",
+                     *       "days": [
+                     *         {
+                     *           "date": "2026-11-30",
+                     *           "seconds": 1800,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 2
+                     *         },
+                     *         {
+                     *           "date": "2026-12-01",
+                     *           "seconds": 1800,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 2
+                     *         },
+                     *         {
+                     *           "date": "2026-12-02",
+                     *           "seconds": 1800,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 2
+                     *         },
+                     *         {
+                     *           "date": "2026-12-03",
+                     *           "seconds": 1800,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 2
+                     *         },
+                     *         {
+                     *           "date": "2026-12-04",
+                     *           "seconds": 1800,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 2
+                     *         },
+                     *         {
+                     *           "date": "2026-12-05",
+                     *           "seconds": 1800,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 2
+                     *         },
+                     *         {
+                     *           "date": "2026-12-06",
+                     *           "seconds": 1800,
+                     *           "uncounted_seconds": 0,
+                     *           "sessions": 2
+                     *         }
+                     *       ],
+                     *       "total_seconds": 12600,
+                     *       "daily_average_seconds": 1800,
+                     *       "refusals": {
+                     *         "daily_limit_reached": 1
+                     *       },
+                     *       "time_requests": {
+                     *         "approved": 1,
+                     *         "denied": 0,
+                     *         "expired": 0,
+                     *         "pending": 0
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["SummaryOut"];
                 };
             };
@@ -5014,7 +6110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description The user is not a linked child of this guardian (answered exactly as for an unknown id) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5023,7 +6119,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description A week that is not `YYYY-Www`, or not a week of the calendar */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5061,7 +6157,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
@@ -5074,6 +6172,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "daily_limit_minutes": 45,
+                     *       "quiet_hours": [
+                     *         "21:00-07:00"
+                     *       ],
+                     *       "rest_reminder_minutes": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ControlsOut"];
                 };
             };
@@ -5095,7 +6202,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description The user is not a linked child of this guardian (answered exactly as for an unknown id) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5142,13 +6249,24 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "daily_limit_minutes": 45,
+                 *       "quiet_hours": [
+                 *         "21:00-07:00"
+                 *       ],
+                 *       "rest_reminder_minutes": null
+                 *     }
+                 */
                 "application/json": components["schemas"]["ControlsIn"];
             };
         };
@@ -5159,6 +6277,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "daily_limit_minutes": 45,
+                     *       "quiet_hours": [
+                     *         "21:00-07:00"
+                     *       ],
+                     *       "rest_reminder_minutes": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["ControlsOut"];
                 };
             };
@@ -5189,7 +6316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description The user is not a linked child of this guardian (answered exactly as for an unknown id) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5216,7 +6343,137 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description A missing field (named), a daily limit looser than the band's (named in the problem), a window that is not a time of day, or an invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    changeControls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
+                guardian_id: string;
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "quiet_hours": [
+                 *         "21:00-07:00"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ControlsPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "daily_limit_minutes": 45,
+                     *       "quiet_hours": [
+                     *         "21:00-07:00"
+                     *       ],
+                     *       "rest_reminder_minutes": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ControlsOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The user is not a linked child of this guardian (answered exactly as for an unknown id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body stopped arriving (the server's read timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body is larger than the service takes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description A daily limit looser than the band's (named in the problem), a window that is not a time of day, or an invalid field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5254,13 +6511,21 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "extra_minutes": 15,
+                 *       "reason": "homework"
+                 *     }
+                 */
                 "application/json": components["schemas"]["GuardianGrantIn"];
             };
         };
@@ -5271,6 +6536,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "grant": {
+                     *         "date": "2026-12-02",
+                     *         "extra_minutes": 15,
+                     *         "reason": "homework",
+                     *         "by": "guardian"
+                     *       },
+                     *       "decision": {
+                     *         "user_id": "pupil-12",
+                     *         "allowed": true,
+                     *         "reason": "ok",
+                     *         "band": "age_8_15",
+                     *         "used_today_seconds": 630,
+                     *         "remaining_seconds": 3870,
+                     *         "ends_at": "2026-12-02T07:40:30+08:00",
+                     *         "retry_at": null,
+                     *         "warnings": [],
+                     *         "policy": {
+                     *           "name": "cn-minor-mode",
+                     *           "version": 1
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["GuardianGrantAdded"];
                 };
             };
@@ -5301,7 +6591,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description The user is not a linked child of this guardian (answered exactly as for an unknown id) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5328,7 +6618,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description Over the band's cap (named in the problem), or an invalid field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5366,12 +6656,19 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
                 user_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "minutes": 15,
+                 *       "note": "finishing my essay"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TimeRequestIn"];
             };
         };
@@ -5382,6 +6679,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "tr_8fJq2kPz",
+                     *       "user_id": "pupil-12",
+                     *       "minutes": 15,
+                     *       "note": "finishing my essay",
+                     *       "status": "pending",
+                     *       "date": "2026-12-02",
+                     *       "created_at": "2026-12-02T16:50:00+08:00",
+                     *       "expires_at": "2026-12-03T00:00:00+08:00",
+                     *       "decided_at": null,
+                     *       "decided_minutes": null
+                     *     }
+                     */
                     "application/json": components["schemas"]["TimeRequestOut"];
                 };
             };
@@ -5430,7 +6741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Conflict */
+            /** @description The child has no guardian (problem `no-guardian`), or a request is already pending (problem `request-pending`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5486,6 +6797,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the time request's `id` */
                 request_id: string;
             };
             cookie?: never;
@@ -5498,6 +6810,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "tr_8fJq2kPz",
+                     *       "user_id": "pupil-12",
+                     *       "minutes": 15,
+                     *       "note": "finishing my essay",
+                     *       "status": "approved",
+                     *       "date": "2026-12-02",
+                     *       "created_at": "2026-12-02T16:50:00+08:00",
+                     *       "expires_at": "2026-12-03T00:00:00+08:00",
+                     *       "decided_at": "2026-12-02T17:02:00+08:00",
+                     *       "decided_minutes": 15
+                     *     }
+                     */
                     "application/json": components["schemas"]["TimeRequestOut"];
                 };
             };
@@ -5519,7 +6845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Not found */
+            /** @description No such request */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5555,10 +6881,12 @@ export interface operations {
     listTimeRequests: {
         parameters: {
             query?: {
+                /** @description only those of this status */
                 status?: "pending" | "approved" | "denied" | "expired";
             };
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
             };
             cookie?: never;
@@ -5571,6 +6899,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "time_requests": [
+                     *         {
+                     *           "id": "tr_8fJq2kPz",
+                     *           "user_id": "pupil-12",
+                     *           "minutes": 15,
+                     *           "note": "finishing my essay",
+                     *           "status": "pending",
+                     *           "date": "2026-12-02",
+                     *           "created_at": "2026-12-02T16:50:00+08:00",
+                     *           "expires_at": "2026-12-03T00:00:00+08:00",
+                     *           "decided_at": null,
+                     *           "decided_minutes": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["TimeRequestsOut"];
                 };
             };
@@ -5601,7 +6947,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description An unknown status */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5639,13 +6985,21 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
                 guardian_id: string;
+                /** @description the time request's `id` */
                 request_id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "approved",
+                 *       "minutes": 10
+                 *     }
+                 */
                 "application/json": components["schemas"]["TimeDecisionIn"];
             };
         };
@@ -5656,7 +7010,264 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "tr_8fJq2kPz",
+                     *       "user_id": "pupil-12",
+                     *       "minutes": 15,
+                     *       "note": "finishing my essay",
+                     *       "status": "approved",
+                     *       "date": "2026-12-02",
+                     *       "created_at": "2026-12-02T16:50:00+08:00",
+                     *       "expires_at": "2026-12-03T00:00:00+08:00",
+                     *       "decided_at": "2026-12-02T17:02:00+08:00",
+                     *       "decided_minutes": 10
+                     *     }
+                     */
                     "application/json": components["schemas"]["TimeRequestOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No such request of this guardian's children */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body stopped arriving (the server's read timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The request was already decided or has expired (problem `request-decided`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body is larger than the service takes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description More minutes than asked, over the cap, or an invalid field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's name, chosen by the admin: 1-64 of A-Z a-z 0-9 . _ - */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "parent-app",
+                     *       "url": "https://parents.example.com/governor/webhooks",
+                     *       "events": [
+                     *         "time_request.created",
+                     *         "session.ended"
+                     *       ],
+                     *       "enabled": true,
+                     *       "disabled_reason": null,
+                     *       "created_at": "2026-12-01T09:00:00+00:00",
+                     *       "updated_at": "2026-12-01T09:00:00+00:00",
+                     *       "previous_secret_expires_at": null,
+                     *       "deliveries": {
+                     *         "pending": 0,
+                     *         "delivered": 41,
+                     *         "failed": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EndpointOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No endpoint of that name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    putWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's name, chosen by the admin: 1-64 of A-Z a-z 0-9 . _ - */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://parents.example.com/governor/webhooks",
+                 *       "events": [
+                 *         "time_request.created",
+                 *         "session.ended"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["EndpointIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "parent-app",
+                     *       "url": "https://parents.example.com/governor/webhooks",
+                     *       "events": [
+                     *         "time_request.created",
+                     *         "session.ended"
+                     *       ],
+                     *       "enabled": true,
+                     *       "disabled_reason": null,
+                     *       "created_at": "2026-12-01T09:00:00+00:00",
+                     *       "updated_at": "2026-12-01T09:00:00+00:00",
+                     *       "previous_secret_expires_at": null,
+                     *       "deliveries": {
+                     *         "pending": 0,
+                     *         "delivered": 0,
+                     *         "failed": 0
+                     *       },
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EndpointOut"];
                 };
             };
             /** @description The body is not JSON */
@@ -5704,8 +7315,587 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description Conflict */
+            /** @description The body is larger than the service takes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description A URL that is not https, has credentials, does not resolve, or resolves to a loopback, private, link-local or metadata address; an unknown event type; a bad name */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's name, chosen by the admin: 1-64 of A-Z a-z 0-9 . _ - */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "parent-app",
+                     *       "deleted": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RemovedOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No endpoint of that name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "webhooks": [
+                     *         {
+                     *           "name": "parent-app",
+                     *           "url": "https://parents.example.com/governor/webhooks",
+                     *           "events": [
+                     *             "time_request.created",
+                     *             "session.ended"
+                     *           ],
+                     *           "enabled": true,
+                     *           "disabled_reason": null,
+                     *           "created_at": "2026-12-01T09:00:00+00:00",
+                     *           "updated_at": "2026-12-01T09:00:00+00:00",
+                     *           "previous_secret_expires_at": null,
+                     *           "deliveries": {
+                     *             "pending": 0,
+                     *             "delivered": 41,
+                     *             "failed": 1
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EndpointsOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's name, chosen by the admin: 1-64 of A-Z a-z 0-9 . _ - */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "parent-app",
+                     *       "url": "https://parents.example.com/governor/webhooks",
+                     *       "events": [
+                     *         "time_request.created",
+                     *         "session.ended"
+                     *       ],
+                     *       "enabled": true,
+                     *       "disabled_reason": null,
+                     *       "created_at": "2026-12-01T09:00:00+00:00",
+                     *       "updated_at": "2026-12-01T09:00:00+00:00",
+                     *       "previous_secret_expires_at": "2026-12-03T09:00:00+00:00",
+                     *       "deliveries": {
+                     *         "pending": 0,
+                     *         "delivered": 41,
+                     *         "failed": 1
+                     *       },
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EndpointOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No endpoint of that name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description only those of this status */
+                status?: "pending" | "delivered" | "failed";
+                /** @description the `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description items a page */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the endpoint's name, chosen by the admin: 1-64 of A-Z a-z 0-9 . _ - */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "deliveries": [
+                     *         {
+                     *           "id": "msg_2Lk9qPz0aB",
+                     *           "type": "time_request.created",
+                     *           "status": "delivered",
+                     *           "attempts": [
+                     *             {
+                     *               "at": "2026-12-02T08:50:01+00:00",
+                     *               "status_code": 503,
+                     *               "error": "HTTP 503"
+                     *             },
+                     *             {
+                     *               "at": "2026-12-02T08:50:06+00:00",
+                     *               "status_code": 204,
+                     *               "error": null
+                     *             }
+                     *           ],
+                     *           "next_attempt_at": null,
+                     *           "created_at": "2026-12-02T08:50:00+00:00"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeliveriesPage"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No endpoint of that name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description An unknown status, a bad cursor or limit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the endpoint's name, chosen by the admin: 1-64 of A-Z a-z 0-9 . _ - */
+                name: string;
+                /** @description the delivery's `id` (its `webhook-id`) */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "msg_2Lk9qPz0aB",
+                     *       "type": "time_request.created",
+                     *       "status": "pending",
+                     *       "attempts": [
+                     *         {
+                     *           "at": "2026-12-02T08:50:01+00:00",
+                     *           "status_code": 500,
+                     *           "error": "HTTP 500"
+                     *         }
+                     *       ],
+                     *       "next_attempt_at": "2026-12-02T09:00:00+00:00",
+                     *       "created_at": "2026-12-02T08:50:00+00:00"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No such endpoint or delivery */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The delivery is not failed (`delivery-not-failed`), or the endpoint is disabled (`endpoint-disabled`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    setDevClock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "now": "2026-12-02T21:58:00+08:00"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ClockIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "now": "2026-12-02T21:58:00+08:00",
+                     *       "offset_seconds": 50280
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClockOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Not development mode (`GOVERNOR_ENV` is not `development`): there is no such endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body stopped arriving (the server's read timeout) */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5722,8 +7912,83 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemOut"];
                 };
             };
-            /** @description The request is not valid */
+            /** @description A time without an offset, or outside 1970..2200 */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    resetDevClock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "now": "2026-12-02T08:00:00+00:00",
+                     *       "offset_seconds": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ClockOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Not development mode (`GOVERNOR_ENV` is not `development`): there is no such endpoint */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5770,6 +8035,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StatusOk"];
                 };
             };
@@ -5790,10 +8060,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready"
+                     *     }
+                     */
                     "application/json": components["schemas"]["StatusOk"];
                 };
             };
-            /** @description The database cannot be reached; see Retry-After */
+            /** @description The database cannot be reached */
             503: {
                 headers: {
                     /** @description seconds to wait */
@@ -5821,6 +8096,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example governor_decisions_total{band="age_8_15",kind="start",reason="ok"} 42.0 */
                     "text/plain": string;
                 };
             };
@@ -5841,7 +8117,38 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "Governor",
+                     *         "version": "1"
+                     *       },
+                     *       "paths": {}
+                     *     }
+                     */
                     "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    apiDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!doctype html>... */
+                    "text/html": string;
                 };
             };
         };
