@@ -76,11 +76,10 @@ class HotRoutes:
         principal = None
         try:
             principal, _ = admit(self.auth, self.limits, environ.get("HTTP_AUTHORIZATION"), route.scopes)
-            out = route.answer(self.svc, route.check(key), principal.sub)
+            body = (self.encode(route.answer(self.svc, route.check(key), principal.sub)) + "\n").encode()
         except Exception as e:  # whatever it is, Flask's error handlers answer it; nothing runs twice
             environ[OUTCOME] = (principal, e)
             return self.wsgi_app(environ, start_response)
-        body = (self.encode(out) + "\n").encode()
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         start_response("200 OK", [("Content-Type", self.mimetype), ("Content-Length", str(len(body))),
                                   ("X-Request-Id", rid), *route.headers])

@@ -42,3 +42,7 @@ class RateLimiter:
         wait = WINDOW_SECONDS - (now - window[0])
         raise TooManyRequests(f"more than {limit} requests a minute with the scope {scope!r}; retry later",
                               retry_after=max(1, math.ceil(wait)))
+
+    def counted(self) -> dict[tuple[str, str], tuple[float, int]]:
+        """(scope, sub) -> (its window's start, requests counted in it): for tests."""
+        return {key: (start, n) for key, (start, n) in self._windows.items()}
