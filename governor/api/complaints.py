@@ -51,8 +51,9 @@ def file():
 @bp.get("/<cid>")
 @requires("sessions")
 def get(cid: str):
-    """What a frontend shows the complainant: the status and the answer, not the handling."""
-    c = complaints.get(current_app.extensions["governor"], complaint_id(cid))
+    """What a frontend shows the complainant: the status and the answer, not the handling; only
+    to the client that filed it (another's is not found)."""
+    c = complaints.get(current_app.extensions["governor"], complaint_id(cid), g.principal.sub)
     return {k: v for k, v in complaint_json(c).items() if k in STATUS_FIELDS}
 
 

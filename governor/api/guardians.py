@@ -218,4 +218,4 @@ def ask(uid: str):
 @bp.get("/time-requests/<rid>")
 @requires("sessions")
 def get_request(rid: str):
-    return request_json(time_requests.get(_svc(), _request_id(rid)))
+    return request_json(time_requests.get(_svc(), _request_id(rid), g.principal.sub))

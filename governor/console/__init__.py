@@ -1,10 +1,13 @@
 """The admin console at /admin: server-rendered pages (Jinja, no JavaScript, charts drawn as SVG
 on the server) over the same service layer as the API, so every change is audited the same way.
 
-Signing in: an admin pastes a token with the `admin` scope; it is verified by the app's
-authenticator and kept in an HttpOnly, SameSite=Strict cookie scoped to /admin. Forms carry a
-CSRF token derived from that cookie (HMAC keyed by the admin token), so a page on another site
-can neither read nor forge it; the sign-in form carries a nonce from a cookie of its own.
+Signing in: an admin pastes a token with the `admin` scope; it passes the API's gate
+(security/gate.admit: verified, the scope, and counted against the admin scope's rate limit, as
+every page after it is) and is kept in an HttpOnly, SameSite=Strict cookie scoped to /admin.
+Forms carry a CSRF token derived from that cookie (HMAC keyed by the admin token), so a page on
+another site can neither read nor forge it; the sign-in form carries a nonce from a cookie of its
+own. Signing out revokes the token by its `jti` (the cookie held a bearer token, which must not
+outlive the sign-in); a token without a `jti` cannot be revoked alone.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ import secrets
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from governor.errors import Forbidden, Unauthorized
+from governor.security import revocations
+from governor.security.gate import admit
 from governor.security.tokens import Principal
 
 bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
@@ -34,14 +39,16 @@ def _csrf_for(token: str) -> str:
 
 
 def _admin(token: str | None) -> Principal | None:
-    """The principal of an admin token, or None (a missing, invalid, expired or non-admin token)."""
+    """The principal of an admin token, or None (a missing, invalid, expired, revoked or non-admin
+    token). Counted against the admin scope's rate limit: past it, a 429."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         return None
     try:
-        principal = current_app.extensions["governor.auth"].verify("Bearer " + token)
-    except Unauthorized:
+        principal, _ = admit(current_app.extensions["governor.auth"], current_app.extensions["governor.limits"],
+                             "Bearer " + token, ("admin",))
+    except (Unauthorized, Forbidden):
         return None
-    return principal if "admin" in principal.scopes else None
+    return principal
 
 
 def signed_in(view):
@@ -107,10 +114,13 @@ def _login_again(error: str, status: int):
 @bp.post("/logout")
 @signed_in
 def logout():
+    principal = g.principal
+    if principal.jti is not None:  # for as long as any token may live (security/revocations.latest_expiry)
+        revocations.revoke(_svc(), principal.jti, None, principal.sub)
+        current_app.extensions["governor.auth"].revocations.expire()  # refused here at once
     response = redirect(url_for("console.login"))
     response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="Strict")
     return response
 
 
-from governor.console import views  # noqa: E402,F401  (the pages register on bp)
-from governor.console import webhooks  # noqa: E402,F401  (section 9's page)
+from governor.console import views, webhooks  # noqa: E402,F401  (the pages register on bp; webhooks: section 9's)

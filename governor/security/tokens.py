@@ -35,12 +35,11 @@ log = logging.getLogger("governor.auth")
 @dataclass(frozen=True)
 class Principal:
     """Who calls. `guardian_id`, when the token names one, is the one guardian a `guardian`
-    token acts for; `expires_at` is the token's `exp` (POSIX seconds)."""
+    token acts for."""
     sub: str
     scopes: frozenset[str]
     jti: str | None = None
     guardian_id: str | None = None
-    expires_at: float | None = None
 
     def acts_for_guardian(self, guardian_id: str) -> bool:
         """A token without a `guardian_id` claim acts for any guardian (the parent app's backend);
@@ -131,8 +130,7 @@ class Authenticator:
                 raise Refused(f"{name} must be a number")
         if claims["exp"] - claims["iat"] > self.max_ttl:
             raise Refused(f"lives longer than {self.max_ttl} seconds")
-        exp = float(claims["exp"])
-        return Principal(sub, frozenset(scope.split()), jti, gid, exp), exp
+        return Principal(sub, frozenset(scope.split()), jti, gid), float(claims["exp"])
 
     def mint(self, sub: str, scopes: list[str], ttl: int, now: datetime, *, key=None, kid: str | None = None,
              algorithm: str = "HS256", guardian_id: str | None = None) -> str:

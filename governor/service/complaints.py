@@ -40,9 +40,11 @@ def file(svc: Services, user_id: str, category: str, text: str, client: str) -> 
         return c
 
 
-def get(svc: Services, complaint_id: str) -> Complaint:
+def get(svc: Services, complaint_id: str, client: str | None = None) -> Complaint:
+    """The complaint; with a `client` (a frontend's sub), only one that client filed: another's is
+    not found."""
     with svc.db.read() as s:
-        c = complaints.get(s, complaint_id)
+        c = complaints.get(s, complaint_id, client)
     if c is None:
         raise NotFound(f"no complaint {complaint_id!r}")
     return c

@@ -74,9 +74,11 @@ def create(svc: Services, user_id: str, minutes: int, note: str | None, client: 
         return r.at(now, tz)
 
 
-def get(svc: Services, request_id: str) -> TimeRequest:
+def get(svc: Services, request_id: str, client: str | None = None) -> TimeRequest:
+    """The request; with a `client` (a frontend's sub), only one that client made: another's is
+    not found."""
     with svc.db.read() as s:
-        policy, found = svc.policy(s), store.request_by_id(s, request_id)
+        policy, found = svc.policy(s), store.request_by_id(s, request_id, client)
     if found is None:
         raise NotFound(f"no time request {request_id[:40]!r}")
     r, timezone = found

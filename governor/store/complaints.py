@@ -28,8 +28,10 @@ def add(s: Session, user: repo.UserRecord, category: str, text: str, client: str
     return _complaint(c, user.user_id)
 
 
-def get(s: Session, complaint_id: str) -> Complaint | None:
-    row = s.execute(_WITH_USER.where(ComplaintRow.id == complaint_id)).first()
+def get(s: Session, complaint_id: str, client: str | None = None) -> Complaint | None:
+    """The complaint; with a `client`, only if that client filed it."""
+    q = _WITH_USER.where(ComplaintRow.id == complaint_id)
+    row = s.execute(q if client is None else q.where(ComplaintRow.client == client)).first()
     return None if row is None else _complaint(*row)
 
 

@@ -130,10 +130,13 @@ def add_request(s: Session, user_pk: int, r: TimeRequest, client: str) -> None:
                          created_at=r.created_at, expires_at=r.expires_at, client=client))
 
 
-def request_by_id(s: Session, request_id: str) -> Located | None:
-    """The request read afresh (under the child's lock it is the request as it stands)."""
-    row = s.execute(_REQUEST.where(TimeRequestRow.id == request_id)
-                    .execution_options(populate_existing=True)).first()
+def request_by_id(s: Session, request_id: str, client: str | None = None) -> Located | None:
+    """The request read afresh (under the child's lock it is the request as it stands); with a
+    `client`, only if that client made it."""
+    q = _REQUEST.where(TimeRequestRow.id == request_id)
+    if client is not None:
+        q = q.where(TimeRequestRow.client == client)
+    row = s.execute(q.execution_options(populate_existing=True)).first()
     return None if row is None else (_request(row[0], row[1]), row[2])
 
 
