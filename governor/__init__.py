@@ -16,7 +16,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """Build an isolated app. Nothing is read at import time; tests pass settings and a clock."""
     from flask import Flask
 
-    from governor import auth
     from governor.api import admin, audit, complaints, dev, guardians, guards, ops, problems, sessions, users
     from governor.api import webhooks as webhooks_api
     from governor.api.hot import HotRoutes
@@ -24,7 +23,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from governor.console import bp as console
     from governor.domain.policy import load_policy_file
     from governor.observability import setup_logging
-    from governor.service import revocations
+    from governor.security import revocations, tokens
+    from governor.security.limits import RateLimiter
     from governor.service.context import Services
     from governor.store.database import Database
 
@@ -41,9 +41,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         clock = dev_clock(settings, clock)
     svc = Services(Database(settings.database_url), clock, settings)
     app.extensions["governor"] = svc
-    app.extensions["governor.auth"] = auth.build(secret, settings, svc.clock,
+    app.extensions["governor.auth"] = tokens.build(secret, settings, svc.clock,
                                                  lambda now: revocations.active(svc, now))
-    app.extensions["governor.limits"] = guards.RateLimiter(settings.rate_limits())
+    app.extensions["governor.limits"] = RateLimiter(settings.rate_limits())
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, guardians.bp, dev.bp, console):
         app.register_blueprint(bp)
     app.register_blueprint(webhooks_api.bp)  # section 9

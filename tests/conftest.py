@@ -21,9 +21,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from governor import create_app
-from governor.auth import Authenticator
 from governor.clock import FakeClock, SystemClock
 from governor.config import PROJECT_DIR, Settings
+from governor.security.tokens import Authenticator
 from governor.service import policies
 from governor.service.context import Services
 from governor.store.database import Database
