@@ -174,13 +174,11 @@ def looser_limit(policy: Policy, verification: Verification | None, day: date, n
 
 
 def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
-           continuing: bool = False, purpose: str | None = None, observed: datetime | None = None) -> Decision:
+           continuing: bool = False, purpose: str | None = None) -> Decision:
     """The decision for starting a session at `now` or, with `continuing`, for keeping one alive
     (then `usage.active_ends` lists the user's other sessions, and their number is no limit).
-    A session of a `purpose` with uncounted minutes in the band may also use what is left of them.
-    `observed` (default `now`) is when `usage` was read: a decision about an earlier instant knows
-    that nothing was used between the last booked use and then."""
-    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone), purpose, observed or now)
+    A session of a `purpose` with uncounted minutes in the band may also use what is left of them."""
+    ctx = _Context(policy, user, usage, continuing, policy.zone(user.timezone), purpose)
     now = now.astimezone(ctx.tz)
     today = now.date()
     band, rules = ctx.rules_at(now)
@@ -208,16 +206,21 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
 
 
 def decide_heartbeat(policy: Policy, user: UserFacts, usage: Usage, now: datetime,
-                     ends_at: datetime | None, purpose: str | None = None) -> Decision:
+                     ends_at: datetime | None, purpose: str | None = None, *,
+                     credited_until: datetime | None = None) -> Decision:
     """The decision for a running session whose last decision said it must end at `ends_at`.
-    A heartbeat at or after `ends_at` ends the session (DESIGN 3), even when what ended it has
-    lifted meanwhile (the client slept through the break, the night, or midnight): the reason
-    is the one that held at `ends_at`, and a new session may start at once."""
+    A heartbeat at or after `ends_at` ends a session that ran into it (DESIGN 3), even when what
+    ended it has lifted meanwhile (the client slept through the break, the night, or midnight):
+    the reason is the one that held at `ends_at`, and a new session may start at once. A session
+    whose credited time (`credited_until`, after this heartbeat's booking) stopped before
+    `ends_at` fell silent before its end and did not run into it: the decision now applies."""
     current = decide(policy, user, usage, now, continuing=True, purpose=purpose)
     if not current.allowed or ends_at is None or now < ends_at:
         return current
-    at_end = decide(policy, user, usage, ends_at, continuing=True, purpose=purpose, observed=now)
-    if at_end.allowed:  # the session fell silent past its grace before ends_at (and, for a break, rested)
+    if credited_until is not None and credited_until < ends_at:
+        return current
+    at_end = decide(policy, user, usage, ends_at, continuing=True, purpose=purpose)
+    if at_end.allowed:  # what would have ended it has been lifted (a grant, an unlock, ...)
         return current
     start_now = decide(policy, user, usage, now, purpose=purpose)
     if not start_now.allowed:
@@ -307,7 +310,6 @@ class _Context:
     continuing: bool
     tz: ZoneInfo
     purpose: str | None = None
-    observed: datetime | None = None  # when the usage was read (see decide)
     memo: dict = field(default_factory=dict)  # one decision asks the same questions several times
 
     def rules_at(self, t: datetime) -> tuple[Band, BandRules]:
@@ -423,14 +425,12 @@ class _Context:
 
     def streak_length(self, t: datetime) -> timedelta | None:
         """Continuous use at `t`: wall time since the run began, unless a break has ended it.
-        Pauses shorter than the break do not stop the clock: they are no rest. A pause that began
-        before `t` and had lasted a full break by the time the usage was read ended the run too."""
+        Pauses shorter than the break do not stop the clock: they are no rest."""
         _, rules = self.rules_at(t.astimezone(self.tz))
         start, last = self.run(rules)
         if start is None or last is None:
             return None
-        quiet_until = max(_utc(t), _utc(self.observed)) if self.observed and _utc(last) < _utc(t) else _utc(t)
-        if quiet_until - _utc(last) >= reset_gap(rules):
+        if _utc(t) - _utc(last) >= reset_gap(rules):
             return None
         return max(_utc(t) - _utc(start), ZERO)
 

@@ -118,7 +118,8 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
         decision = _advance(tx, policy, user, acc, ends_before, now) if session.purpose is None else None
         if decision is None:
             facts, use, _ = _gather(tx, policy, user, user.user_id, now, svc.grace, exclude=session.id)
-            decision = decide_heartbeat(policy, facts, use, now, ends_before, session.purpose)
+            decision = decide_heartbeat(policy, facts, use, now, ends_before, session.purpose,
+                                        credited_until=acc.covered_until)
             user.outlook = _outlook(decision, now, user, session.purpose)
         if decision.allowed:
             session.ends_at = decision.ends_at
