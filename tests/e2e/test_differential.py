@@ -14,7 +14,7 @@ every answer is compared with a fresh instance and with the full decision over f
 The history: two children (a 12-year-old whose guardian asks for a rest reminder every 20
 minutes, and a 16-year-old) with up to three tabs each; every minute the tabs that are not silent
 heartbeat; tabs fall silent for spans around the grace plus the break (1,020 s), open, end and are
-swept. It runs for GOVERNOR_TEST_DIFFERENTIAL_SECONDS (default 40) per database;
+swept. It runs for GOVERNOR_TEST_DIFFERENTIAL_SECONDS (default 45) per database;
 GOVERNOR_TEST_DIFFERENTIAL_SEED replays a history.
 """
 from __future__ import annotations
@@ -42,10 +42,10 @@ from tests.run_reference import GRACE, Reference, Tab
 
 pytestmark = pytest.mark.slow
 
-SECONDS = float(os.environ.get("GOVERNOR_TEST_DIFFERENTIAL_SECONDS", "40"))
+SECONDS = float(os.environ.get("GOVERNOR_TEST_DIFFERENTIAL_SECONDS", "45"))
 T0 = datetime(2026, 12, 2, 8, 0, tzinfo=SHANGHAI)
 CHILDREN = {"kid": "2014-06-15", "teen": "2010-01-05"}
-SILENCES = [300, 780, 840, 899, 900, 960, 1019, 1020, 1021, 1080, 1500]
+SILENCES = [300, 780, 840, 840, 899, 900, 960, 960, 1019, 1020, 1021, 1080, 1080, 1500]
 DECISION = ("user_id", "allowed", "reason", "band", "used_today_seconds", "remaining_seconds", "ends_at",
             "retry_at", "warnings", "policy")
 
@@ -145,7 +145,7 @@ class History:
             for i in range(3):
                 self.act(uid, ref, i)
             self.status(uid)
-        if self.rng.random() < 0.03:
+        if self.rng.random() < 0.01:
             self.fresh.sweep(self.now)
             for ref in self.refs.values():
                 ref.sweep(self.now)
@@ -153,13 +153,13 @@ class History:
     def act(self, uid: str, ref: Reference, i: int) -> None:
         tab, rng = ref.tabs.get(i), self.rng
         if tab is None:
-            if rng.random() < 0.04:
+            if rng.random() < 0.08:
                 self.start(uid, ref, i)
         elif self.silent.get((uid, i), self.now) > self.now:
             return
         elif rng.random() < 0.03 and self.now - tab.last_seen <= GRACE:
             self.end(uid, ref, i)
-        elif rng.random() < 0.06:
+        elif rng.random() < 0.08:
             self.silent[(uid, i)] = self.now + timedelta(seconds=rng.choice(SILENCES + [rng.randint(1, 1800)]))
         else:
             self.beat(uid, ref, i)
