@@ -179,10 +179,11 @@ class _Seen:
 
 def _seen(svc: Services, tx: Tx, user_id: str, now: datetime) -> _Seen:
     """The user, their policy and what `_gather` finds, for a status. A user's row changes with
-    every change of anything of theirs (docs/decisions.md), so what was gathered with the same
-    row on the same local day is still what the database holds: it is kept, per process, and a
-    repeated status reads only the user's row."""
-    raw = users.get_raw(tx, user_id)
+    every change of anything of theirs (docs/decisions.md) but one: a heartbeat whose time was
+    already booked (or at once pruned) moves only its session, which the read's last column
+    shows. So what was gathered with the same row on the same local day is still what the
+    database holds: it is kept, per process, and a repeated status reads only the user's row."""
+    raw = users.get_seen(tx, user_id)
     seen = svc.statuses.get(user_id) if raw is not None else None
     if seen is not None and seen.raw == raw and _local_day(now, seen.policy, seen.user) == seen.day:
         return seen

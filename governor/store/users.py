@@ -18,6 +18,10 @@ COLUMNS = ("pk", "user_id", "pseudonym", "timezone", "daily_limit_minutes", "ver
 # Built from the constants above, once (no value ever enters these strings: S608 is a false alarm).
 _SELECT = "SELECT " + ", ".join(COLUMNS) + ", (SELECT max(version) FROM policies) FROM users"
 _BY_ID = _SELECT + " WHERE user_id = :user_id"
+# A status's read: the row, and the latest heartbeat of the user's running sessions (through
+# ix_sessions_user_active), which a heartbeat that books nothing new moves without the row.
+_SEEN = _SELECT.replace(" FROM users", ", (SELECT max(s.last_seen_at) FROM sessions s WHERE s.user_pk = users.pk "
+                        "AND s.ended_at IS NULL) FROM users") + " WHERE user_id = :user_id"
 _BY_PK = _SELECT + " WHERE pk = :pk"
 _BY_SESSION = _SELECT + " WHERE pk = (SELECT user_pk FROM sessions WHERE id = :session_id)"
 _POLICY_VERSION = "SELECT max(version) FROM policies"
@@ -74,6 +78,12 @@ def get(tx: Tx, user_id: str, lock: bool = False) -> UserRow | None:
 def get_raw(tx: Tx, user_id: str, lock: bool = False) -> tuple | None:
     """The user's row as the driver gives it (for `from_row`): equal raw rows are equal users."""
     return tx.one(_BY_ID + (tx.for_update if lock else ""), {"user_id": user_id})
+
+
+def get_seen(tx: Tx, user_id: str) -> tuple | None:
+    """`get_raw` with the latest heartbeat of the user's running sessions last: equal answers
+    mean nothing that a status reads has changed (service/sessions._seen)."""
+    return tx.one(_SEEN, {"user_id": user_id})
 
 
 def get_or_create_locked(tx: Tx, user_id: str, now: datetime) -> UserRow:
