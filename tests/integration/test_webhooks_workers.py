@@ -93,22 +93,30 @@ def test_a_worker_killed_mid_batch_loses_nothing(client, token, svc, clock, db_u
 
 
 def test_two_workers_send_each_delivery_once(client, token, svc, clock, db_url, receiver):
+    """Both workers take part: the receiver holds its answers until each worker has a whole
+    batch in flight at once, so neither can have sent the other's."""
     _events(client, token, receiver, 40)
     instances = [Services(Database(db_url), clock, svc.settings) for _ in range(2)]
-    barrier, sent = threading.Barrier(2), []
+    barrier, sent = threading.Barrier(2), {0: [], 1: []}
 
-    def run(instance):
+    def run(k):
         barrier.wait()
-        while n := worker.run_batch(instance):
-            sent.append(n)
+        while n := worker.run_batch(instances[k]):
+            sent[k].append(n)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in instances]
+    receiver.hold.clear()
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
     for t in threads:
         t.start()
+    try:
+        _wait_for(lambda: len(receiver.received) == 2 * worker.BATCH)  # one batch of each, in flight
+    finally:
+        receiver.hold.set()
     for t in threads:
         t.join(timeout=120)
     ids = Counter(h["webhook-id"] for h, _ in receiver.received)
     assert len(ids) == 40 and set(ids.values()) == {1}
-    assert sum(sent) == 40 and _statuses(svc) == {"delivered": 40}
+    assert sent[0] and sent[1] and sum(sent[0]) + sum(sent[1]) == 40, sent
+    assert _statuses(svc) == {"delivered": 40}
     for i in instances:
         i.db.dispose()
