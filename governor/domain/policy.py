@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from governor.domain import age as ages
+
 
 class Band(enum.StrEnum):
+    """The standard bands' names. A policy may name its own (DESIGN section 8): a band is a name
+    (str); `adult` and `unverified` exist in every policy."""
+
     UNDER_8 = "under_8"
     AGE_8_15 = "age_8_15"
     AGE_16_17 = "age_16_17"
@@ -75,6 +80,8 @@ class BandRules:
     requires_verification: bool = False
     uncounted_minutes: tuple[tuple[str, int], ...] = ()  # purpose -> minutes a day kept out of the limits
     guardian_grant_max_minutes: int | None = None  # None: guardians may not grant
+    min_age: int | None = None  # section 8: the band holds users from this age to the next band's
+    requires_parental_consent: bool = False  # section 8: no chat until a parent's consent is granted
 
     def uncounted_for(self, purpose: str | None) -> int:
         """Minutes a local day that sessions of `purpose` may use without counting (0: they count)."""
@@ -99,9 +106,10 @@ class Policy:
     name: str
     timezone: str
     holidays: frozenset[date]
-    bands: Mapping[Band, BandRules]
+    bands: Mapping[str, BandRules]
     document: Mapping[str, Any] = field(compare=False, repr=False)
     version: int = 0
+    scale: ages.Scale = ages.STANDARD  # section 8: the bands' ages, `adult_min_assurance`, validity
 
     @property
     def tz(self) -> ZoneInfo:
@@ -120,7 +128,13 @@ class Policy:
         return day in self.holidays
 
     def with_version(self, version: int) -> Policy:
-        return Policy(self.name, self.timezone, self.holidays, self.bands, self.document, version)
+        return Policy(self.name, self.timezone, self.holidays, self.bands, self.document, version, self.scale)
+
+    def age_fields(self) -> dict[str, Any]:
+        """The section 8 settings as they apply, defaults included (what GET /v1/admin/policy shows)."""
+        s = self.scale
+        return {"adult_age": s.adult_age, "adult_min_assurance": s.adult_min_assurance,
+                "age_signal_valid_days": s.valid_days}
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -129,6 +143,10 @@ _NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _WINDOW = re.compile(r"^(\d\d):(\d\d)-(\d\d):(\d\d)$")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RULE_KEYS = {f for f in BandRules.__dataclass_fields__ if f != "daily_limit"} | {"daily_limit_minutes"}
+BAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+STANDARD_AGES = {"under_8": 0, "age_8_15": 8, "age_16_17": 16}  # a band of these names may omit min_age
+_TOP_KEYS = {"name", "timezone", "holidays", "bands", "description", "adult_age", "adult_min_assurance",
+             "age_signal_valid_days"}
 PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
@@ -151,7 +169,7 @@ def load_policy_file(path: str | Path) -> Policy:
 def parse_policy(doc: Mapping[str, Any]) -> Policy:
     if not isinstance(doc, Mapping):
         raise PolicyInvalid("", "a policy must be an object")
-    _no_unknown(doc, {"name", "timezone", "holidays", "bands", "description"}, "")
+    _no_unknown(doc, _TOP_KEYS, "")
     name = doc.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise PolicyInvalid("name", "required: 1-64 characters of letters, digits, '.', '_' or '-'")
@@ -165,16 +183,64 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
     bands_doc = doc.get("bands")
     if not isinstance(bands_doc, Mapping):
         raise PolicyInvalid("bands", "required: a table with one entry per band")
-    _no_unknown(bands_doc, {b.value for b in Band}, "bands")
     bands = {}
-    for band in Band:
-        if band.value not in bands_doc:
-            raise PolicyInvalid(f"bands.{band.value}", "missing: every band needs rules (an empty table allows all)")
-        bands[band] = _band_rules(bands_doc[band.value], f"bands.{band.value}")
+    for band, rules in bands_doc.items():
+        if not isinstance(band, str) or not BAND_NAME.fullmatch(band):
+            raise PolicyInvalid(f"bands.{band}", "a band's name is 1-32 characters of a-z, 0-9 or '_'")
+        bands[band] = _band_rules(rules, f"bands.{band}")
+    for band in (Band.ADULT.value, Band.UNVERIFIED.value):
+        if band not in bands:
+            raise PolicyInvalid(f"bands.{band}", "missing: every policy has this band (an empty table allows all)")
+    bands, scale = _scale(doc, bands)
     normal = {"name": name, "timezone": timezone, "description": description,
               "holidays": sorted(d.isoformat() for d in holidays),
               "bands": {k: _jsonable(v) for k, v in bands_doc.items()}}
-    return Policy(name, timezone, frozenset(holidays), bands, normal)
+    normal.update({k: doc[k] for k in ("adult_age", "adult_min_assurance", "age_signal_valid_days") if k in doc})
+    return Policy(name, timezone, frozenset(holidays), bands, normal, scale=scale)
+
+
+def _scale(doc: Mapping[str, Any], bands: dict[str, BandRules]) -> tuple[dict[str, BandRules], ages.Scale]:
+    """Section 8: each band but `unverified` holds users from its `min_age` (the standard bands'
+    by default, `adult` at `adult_age`) to the next band's; the youngest starts at 0."""
+    adult_age = _int(doc.get("adult_age", 18), "adult_age", 1)
+    if adult_age is None or adult_age > ages.MAX_AGE:
+        raise PolicyInvalid("adult_age", f"must be a whole number from 1 to {ages.MAX_AGE}")
+    assurance = doc.get("adult_min_assurance", "substantial")
+    if assurance not in ages.ASSURANCES:
+        raise PolicyInvalid("adult_min_assurance", "must be one of " + ", ".join(ages.ASSURANCES))
+    valid_days = _int(doc.get("age_signal_valid_days", 365), "age_signal_valid_days", 1)
+    if valid_days is None:
+        raise PolicyInvalid("age_signal_valid_days", "must be a whole number from 1 to 100000")
+    out, lower, seen = {}, [], {}
+    for name, rules in bands.items():
+        where = f"bands.{name}.min_age"
+        min_age = rules.min_age
+        if name == Band.UNVERIFIED:
+            if min_age is not None:
+                raise PolicyInvalid(where, "unverified holds the users whose age is not established: no min_age")
+        elif name == Band.ADULT:
+            if min_age is not None and min_age != adult_age:
+                raise PolicyInvalid(where, f"adult starts at adult_age ({adult_age})")
+            if rules.requires_parental_consent:
+                raise PolicyInvalid(f"bands.{name}.requires_parental_consent", "parental consent is for minors")
+            min_age = adult_age
+        else:
+            if min_age is None:
+                if name not in STANDARD_AGES:
+                    raise PolicyInvalid(where, "required for a band not named under_8, age_8_15 or age_16_17")
+                min_age = STANDARD_AGES[name]
+            if min_age >= adult_age:
+                raise PolicyInvalid(where, f"must be below adult_age ({adult_age}): adult holds every age above")
+        if name != Band.UNVERIFIED:
+            if min_age in seen:
+                raise PolicyInvalid(where, f"{min_age} is also the min_age of {seen[min_age]}")
+            seen[min_age] = name
+            lower.append((name, min_age))
+        out[name] = rules  # as written; the ages that apply are the scale's
+    lower.sort(key=lambda b: b[1])
+    if lower[0][1] != 0:
+        raise PolicyInvalid(f"bands.{lower[0][0]}.min_age", "the youngest band must start at 0")
+    return out, ages.Scale(tuple(lower), adult_age, assurance, valid_days)
 
 
 def _band_rules(doc: Any, where: str) -> BandRules:
@@ -188,6 +254,12 @@ def _band_rules(doc: Any, where: str) -> BandRules:
     requires = doc.get("requires_verification", False)
     if not isinstance(requires, bool):
         raise PolicyInvalid(f"{where}.requires_verification", "must be true or false")
+    consent = doc.get("requires_parental_consent", False)
+    if not isinstance(consent, bool):
+        raise PolicyInvalid(f"{where}.requires_parental_consent", "must be true or false")
+    min_age = opt("min_age", 0)
+    if min_age is not None and min_age > ages.MAX_AGE:
+        raise PolicyInvalid(f"{where}.min_age", f"must be a whole number from 0 to {ages.MAX_AGE}")
     daily = doc.get("daily_limit_minutes")
     return BandRules(
         daily_limit=None if daily is None else _by_day(daily, f"{where}.daily_limit_minutes",
@@ -203,6 +275,8 @@ def _band_rules(doc: Any, where: str) -> BandRules:
         requires_verification=requires,
         uncounted_minutes=_uncounted(doc.get("uncounted_minutes"), f"{where}.uncounted_minutes"),
         guardian_grant_max_minutes=opt("guardian_grant_max_minutes", 0),
+        min_age=min_age,
+        requires_parental_consent=consent,
     )
 
 

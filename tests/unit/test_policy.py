@@ -169,7 +169,7 @@ BAD = [
     ("bands-not-a-table", {**doc(), "bands": ["adult"]}, "bands"),
     ("missing-band", band_missing("adult"), "bands.adult"),
     ("missing-unverified-band", band_missing("unverified"), "bands.unverified"),
-    ("unknown-band", doc(teen={}), "bands.teen"),
+    ("band-without-min-age", doc(teen={}), "bands.teen.min_age"),
     ("band-not-a-table", doc(adult=[]), "bands.adult"),
     ("unknown-rule", kid(daily_limit=60), "bands.age_8_15.daily_limit"),
     ("window-out-of-range", kid(allowed_hours=["25:00-26:00"]), "bands.age_8_15.allowed_hours[0]"),
@@ -252,4 +252,4 @@ def test_file_errors_name_the_file(tmp_path):
     bad.write_text('name = "t"\ntimezone = "UTC"\n[bands.adult]\n')
     with pytest.raises(PolicyInvalid) as caught:
         load_policy_file(bad)
-    assert caught.value.field == "bands.under_8" and str(bad) in caught.value.problem
+    assert caught.value.field == "bands.unverified" and str(bad) in caught.value.problem
