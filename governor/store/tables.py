@@ -79,6 +79,9 @@ class User(Base):
     outlook: Mapped[str | None] = mapped_column(Text)  # a running session's stored decision (domain/fastpath.py)
     # section 7: uncounted intervals a counted session could still overlap, JSON [[a, b, purpose]]
     marked: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    # section 8: the age signals as the decision reads them (domain/age.dumps), kept with the row so
+    # that the hot paths read them with it; written with the `age_signals` rows (store/age.py)
+    age_signals: Mapped[str | None] = mapped_column(Text)
 
 
 class ChatSession(Base):
@@ -150,9 +153,34 @@ class GuardianLink(Base):
     daily_limit_minutes: Mapped[int | None] = mapped_column(Integer)
     quiet_hours: Mapped[str | None] = mapped_column(Text)  # JSON list of "HH:MM-HH:MM"
     rest_reminder_minutes: Mapped[int | None] = mapped_column(Integer)
+    consent: Mapped[str | None] = mapped_column(String(16))  # section 8: granted | revoked, or none given
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("user_pk", "guardian_id", name="uq_guardian_links_user_guardian"),
                       Index("ix_guardian_links_guardian", "guardian_id"))
+
+
+class AgeSignal(Base):
+    """One source's say about a user's age (section 8), with its provenance: the range as given,
+    the span of birth dates it gives, who sent it and when."""
+
+    __tablename__ = "age_signals"
+    pk: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(64))
+    age_min: Mapped[int] = mapped_column(Integer)
+    age_max: Mapped[int | None] = mapped_column(Integer)
+    born_from: Mapped[date | None] = mapped_column(Date)
+    born_to: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(32))
+    assurance: Mapped[str] = mapped_column(String(16))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parental_consent: Mapped[str | None] = mapped_column(String(16))
+    client: Mapped[str] = mapped_column(String(128))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("user_pk", "source", name="uq_age_signals_user_source"),)
 
 
 class TimeRequest(Base):
