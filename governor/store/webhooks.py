@@ -19,6 +19,8 @@ _SUBSCRIBERS = "SELECT name, events FROM webhook_endpoints WHERE enabled = :true
 _GUARDIANS = "SELECT guardian_id FROM guardian_links WHERE user_pk = :pk ORDER BY linked_at, id"
 _EVENT = ("INSERT INTO webhook_events (id, type, user_pk, body, created_at) "
           "VALUES (:id, :type, :user_pk, :body, :now)")
+_NAMING = "SELECT id, body FROM webhook_events WHERE body LIKE :pattern ESCAPE '!'"
+_SET_BODY = "UPDATE webhook_events SET body = :body WHERE id = :id"
 _DELIVERY = ("INSERT INTO webhook_deliveries (id, event_id, endpoint, status, tries, next_attempt_at, created_at) "
              "VALUES (:id, :event_id, :endpoint, 'pending', 0, :now, :now)")
 
@@ -68,6 +70,16 @@ def add_event(conn: Session | Tx, event_id: str, event_type: str, user_pk: int |
     c.run(_EVENT, {"id": event_id, "type": event_type, "user_pk": user_pk, "body": body, "now": now})
     for delivery_id, endpoint in deliveries:
         c.run(_DELIVERY, {"id": delivery_id, "event_id": event_id, "endpoint": endpoint, "now": now})
+
+
+def events_naming(conn: Session | Tx, fragment: str) -> list[tuple[str, str]]:
+    """The kept events whose body holds `fragment` (a JSON-quoted id): [(event id, body)]."""
+    pattern = "%" + fragment.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+    return [(r[0], r[1]) for r in _Conn(conn).all(_NAMING, {"pattern": pattern})]
+
+
+def set_body(conn: Session | Tx, event_id: str, body: str) -> None:
+    _Conn(conn).run(_SET_BODY, {"id": event_id, "body": body})
 
 
 # -- endpoints --------------------------------------------------------------------------------

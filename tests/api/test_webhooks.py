@@ -212,6 +212,39 @@ def test_erasing_a_user_removes_their_undelivered_events(client, admin, svc, rec
         assert not any("kid" in json.dumps(b) for b in s.execute(select(WebhookEvent.body)).scalars())
 
 
+def test_erasing_a_guardian_scrubs_their_id_from_kept_bodies(client, admin, svc, clock, receiver, token, api):
+    """Delivered and pending bodies lose the erased guardian's id (a `guardian_id` naming them
+    becomes null); only the notices of the erasure itself still name them."""
+    secret = register(client, admin, receiver.url)["secret"]
+    age, guardian = token("age"), token("guardian", sub="parent-app")
+    api.verify("kid", "2014-03-01")
+    for child, gid in (("kid", "mum_1"), ("kid", "dad"), ("kid2", "mum_1"), ("kid3", "mumX1")):
+        assert client.put(f"/v1/users/{child}/guardians/{gid}", headers=age).status_code == 200
+    tr = client.post("/v1/users/kid/time-requests", json={"minutes": 15}, headers=api.fe).json
+    assert client.patch(f"/v1/guardians/mum_1/time-requests/{tr['id']}", json={"status": "denied"},
+                        headers=guardian).status_code == 200
+    assert _drain(svc, clock) == 6  # delivered: four links, the request and its decision
+    assert client.patch("/v1/guardians/mum_1/children/kid/controls", json={"daily_limit_minutes": 30},
+                        headers=guardian).status_code == 200  # pending when the guardian is erased
+    r = client.delete("/v1/admin/guardians/mum_1", headers=admin)
+    assert r.status_code == 200 and r.json["links_removed"] == 2
+    with svc.db.read() as s:
+        bodies = [json.loads(b) for b in s.execute(select(WebhookEvent.body)).scalars()]
+    naming = [b for b in bodies if "mum_1" in json.dumps(b)]
+    assert sorted(b["data"]["user_id"] for b in naming) == ["kid", "kid2"]
+    assert all(b["type"] == "guardian.unlinked" and b["data"]["erasure"] is True for b in naming)
+    by_type = {(b["type"], b["data"]["user_id"]): b["data"] for b in bodies}
+    assert by_type[("time_request.decided", "kid")]["guardian_id"] is None
+    assert by_type[("time_request.decided", "kid")]["guardian_ids"] == ["dad"]
+    assert by_type[("guardian.linked", "kid3")]["guardian_id"] == "mumX1"  # a like id is left alone
+    assert _drain(svc, clock) == 3  # the pending controls change, scrubbed, and the two notices
+    with time_machine.travel(clock.now(), tick=False):
+        sent = receiver.verified(secret)[-3:]
+    controls = next(b["data"] for b in sent if b["type"] == "controls.changed")
+    assert controls["guardian_id"] is None and controls["guardian_ids"] == ["dad"]
+    assert controls["controls"]["daily_limit_minutes"] == 30
+
+
 def test_the_console_lists_endpoints_and_recent_deliveries(client, admin, svc, clock, receiver, token):
     from tests.api.test_console import sign_in
 

@@ -25,9 +25,12 @@ def emit(conn: Session | Tx, user, event_type: str, now: datetime, data: dict[st
          also: tuple[str, ...] = ()) -> str | None:
     """Write `event_type` about `user` (a row with `pk` and `user_id`) for the endpoints that
     want it; `data` joins `user_id` and `guardian_ids` (the guardians linked now, and `also`:
-    an unlinked one). Returns the event's id, or None when no endpoint wants it."""
+    an unlinked one). Returns the event's id, or None when no endpoint wants it. The notice of a
+    guardian's erasure first scrubs them from every kept body (`forget_guardian`)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
+    if event_type == "guardian.unlinked" and data.get("erasure"):
+        forget_guardian(conn, data["guardian_id"])  # before this notice, which names them
     names = store.subscribers(conn, event_type)
     if not names:
         return None
@@ -45,6 +48,27 @@ def emit(conn: Session | Tx, user, event_type: str, now: datetime, data: dict[st
     store.add_event(conn, event_id, event_type, user.pk, body, now,
                     [("msg_" + secrets.token_urlsafe(18), name) for name in names])
     return event_id
+
+
+def forget_guardian(conn: Session | Tx, guardian_id: str) -> int:
+    """A guardian's erasure: their id leaves every kept body, pending or finished, of any child
+    (out of `guardian_ids`; a `guardian_id` naming them becomes null), except the notices of the
+    erasure itself (`guardian.unlinked` with `erasure`), which must say whom the parent app
+    should forget. Returns the bodies changed."""
+    changed = 0
+    for event_id, body in store.events_naming(conn, json.dumps(guardian_id)):
+        doc = json.loads(body)
+        data = doc.get("data", {})
+        if doc.get("type") == "guardian.unlinked" and data.get("erasure") and data.get("guardian_id") == guardian_id:
+            continue
+        scrubbed = {**data, "guardian_ids": [g for g in data.get("guardian_ids", []) if g != guardian_id]}
+        if data.get("guardian_id") == guardian_id:
+            scrubbed["guardian_id"] = None
+        if scrubbed != data:
+            store.set_body(conn, event_id, json.dumps({**doc, "data": scrubbed}, separators=(",", ":"),
+                                                      ensure_ascii=False))
+            changed += 1
+    return changed
 
 
 def time_request(s: Session, user, r, event_type: str, now: datetime, guardian_id: str | None = None,
