@@ -20,7 +20,7 @@ from pydantic import (
 from werkzeug.exceptions import ClientDisconnected, RequestTimeout
 
 from governor.api.models.base import Window  # noqa: F401  (request models type windows as answers do)
-from governor.domain.engine import Decision, Verification
+from governor.domain.decision import Decision, Verification
 from governor.errors import InvalidRequest, MalformedRequest
 
 USER_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")

@@ -19,19 +19,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from governor.domain.engine import (
-    Decision,
-    Outlook,
-    Reason,
-    Usage,
-    UserFacts,
-    Warning,
-    _Context,
-    _earliest,
-    _utc,
-    first_end,
-    reset_gap,
-)
+from governor.domain.calendar import utc
+from governor.domain.decision import Decision, Outlook, Reason, Usage, UserFacts, Warning
+from governor.domain.engine import Context, earliest, first_end, reset_gap
 from governor.domain.policy import Band, BandRules, Policy
 
 UTC = timezone.utc
@@ -107,7 +97,7 @@ def advance(snap: Snapshot | None, *, facts_version: int, policy_version: int, b
     ends = [] if o.fixed_end is None else [(o.fixed_end, o.fixed_kind)]
     if remaining is not None:
         ends.append((now.astimezone(UTC) + remaining, "remaining"))
-    ends_at = _earliest(ends)[0] if ends else None
+    ends_at = earliest(ends)[0] if ends else None
     tz = d.ends_at.tzinfo if d.ends_at is not None else None
     return Decision(user_id=d.user_id, allowed=True, reason=Reason.OK, band=d.band, used_today=used_today,
                     remaining=remaining, ends_at=ends_at and (ends_at.astimezone(tz) if tz else ends_at),
@@ -149,16 +139,16 @@ def idle(policy: Policy, user: UserFacts, usage: Usage, now: datetime, decision:
     on; None when it does not apply (refused, a session running, continuous use going on)."""
     if not decision.allowed or usage.active_ends:
         return None
-    ctx = _Context(policy, user, usage, False, policy.zone(user.timezone))
+    ctx = Context(policy, user, usage, False, policy.zone(user.timezone))
     now = now.astimezone(ctx.tz)
     _, rules = ctx.rules_at(now)
     if ctx.streak_length(now) is not None:
         return None
     ends = ctx.session_ends(now, rules, decision.remaining)
-    until = [_utc(ctx.next_day(now))] + [_utc(t) for t, kind in ends if kind == "time_running_out"]
+    until = [utc(ctx.cal.next_day(now))] + [utc(t) for t, kind in ends if kind == "time_running_out"]
     v = user.verification
     if v is not None and v.expires_at is not None and v.expires_at > now:
-        until.append(_utc(v.expires_at))
+        until.append(utc(v.expires_at))
     return Idle(decision, now, min(until), tuple(ends), rules.warn_before_minutes)
 
 
@@ -167,7 +157,7 @@ def for_idle(idle: Idle | None, now: datetime) -> Decision | None:
     decision is needed. It carries no outlook: a status stores nothing."""
     if idle is None or not idle.at <= now < idle.until:
         return None
-    shift = _utc(now) - _utc(idle.at)
+    shift = utc(now) - utc(idle.at)
     ends = [(t if kind == "time_running_out" else t + shift, kind) for t, kind in idle.ends]
     ends_at, warnings = first_end(ends, now, idle.warn_before_minutes)
     return replace(idle.decision, ends_at=ends_at and ends_at.astimezone(idle.at.tzinfo), warnings=tuple(warnings),

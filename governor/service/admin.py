@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from governor.domain.bands import local_day
-from governor.domain.engine import Decision, Lock, looser_limit
+from governor.domain.bands import local_day, looser_limit
+from governor.domain.decision import Decision, Lock
 from governor.domain.policy import Policy, parse_policy
 from governor.errors import InvalidRequest, LooserLimit, NotFound
 from governor.service import policies, sessions

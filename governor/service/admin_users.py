@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from governor.domain.bands import local_day
-from governor.domain.engine import Decision, Lock, Verification
+from governor.domain.decision import Decision, Lock, Verification
 from governor.errors import NotFound
 from governor.service import sessions
 from governor.service.audit import Entry, append_user_event, event_json

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from governor.domain.bands import band_today, local_day
+from governor.domain.bands import band_of, band_today, local_day, looser_limit
 from governor.domain.controls import Controls, window_text
-from governor.domain.engine import Decision, band_of, looser_limit
+from governor.domain.decision import Decision
 from governor.domain.grants import guardian_grant_refusal
 from governor.domain.policy import Policy, PolicyInvalid, parse_windows
 from governor.errors import InvalidRequest, LooserLimit, NotFound

@@ -15,8 +15,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from governor.domain import fastpath, ledger
+from governor.domain.bands import band_of
 from governor.domain.controls import strictest
-from governor.domain.engine import Decision, Usage, UserFacts, band_of, decide, decide_heartbeat, reset_gap
+from governor.domain.decision import Decision, Usage, UserFacts
+from governor.domain.engine import decide, decide_heartbeat, reset_gap
 from governor.domain.policy import Policy
 from governor.errors import SessionEnded, SessionNotFound
 from governor.service import purposes

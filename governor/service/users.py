@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from governor.domain.bands import band_today, local_day
-from governor.domain.engine import Verification, recorded
+from governor.domain.decision import Verification, recorded
 from governor.domain.policy import Band
 from governor.errors import InvalidRequest
 from governor.service.audit import Entry, append_user_event

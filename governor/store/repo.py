@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from governor.domain.engine import Lock, UserFacts, Verification
+from governor.domain.decision import Lock, UserFacts, Verification
 from governor.domain.policy import Policy, parse_policy
 from governor.store.tables import ChatSession, Complaint, Grant, PolicyVersion, UsageDay, User
 

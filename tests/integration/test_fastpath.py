@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from governor import create_app
 from governor.clock import FakeClock
 from governor.domain import ledger
-from governor.domain.engine import Verification, decide, decide_heartbeat, reset_gap
+from governor.domain.decision import Verification
+from governor.domain.engine import decide, decide_heartbeat, reset_gap
 from governor.errors import SessionEnded
 from governor.service import admin, guardians, sessions, users
 from governor.store import sessions as session_store

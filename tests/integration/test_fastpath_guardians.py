@@ -8,7 +8,7 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governor.domain.engine import Verification
+from governor.domain.decision import Verification
 from governor.errors import InvalidRequest
 from governor.service import admin, guardians, sessions, users
 from tests.conftest import shanghai

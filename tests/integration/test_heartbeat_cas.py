@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from governor import create_app
 from governor.clock import FakeClock
-from governor.domain.engine import Verification
+from governor.domain.decision import Verification
 from governor.service import admin, sessions, users
 from governor.store import sessions as session_store
 from tests.conftest import settings_for, shanghai

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governor.domain.engine import Verification
+from governor.domain.decision import Verification
 from governor.errors import SessionEnded
 from governor.service import sessions, users
 from tests.conftest import SHANGHAI, shanghai

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from governor.domain import complaints, time_requests, uncounted
-from governor.domain.bands import band_today, local_day
-from governor.domain.engine import Verification, band_of
+from governor.domain.bands import band_of, band_today, local_day
+from governor.domain.decision import Verification
 from governor.domain.grants import guardian_grant_refusal
 from governor.domain.policy import Band
 from tests.unit.test_engine import MINOR, WED, at, user

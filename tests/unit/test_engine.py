@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governor.domain.engine import Decision, Lock, Reason, Usage, UserFacts, Verification, Warning, band_of, decide
+from governor.domain.bands import band_of
+from governor.domain.decision import Decision, Lock, Reason, Usage, UserFacts, Verification, Warning
+from governor.domain.engine import decide
 from governor.domain.policy import Band, Policy, load_policy_file, parse_policy
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governor.domain import fastpath
+from governor.domain.bands import looser_limit
 from governor.domain.controls import Controls
-from governor.domain.engine import Lock, Usage, UserFacts, Verification, decide, looser_limit, recorded
+from governor.domain.decision import Lock, Usage, UserFacts, Verification, recorded
+from governor.domain.engine import decide
 from governor.domain.policy import Band, parse_windows
 from tests.unit.test_engine import BORN, MINOR, NPPA, NY, SH, WED, at, mins, policy_with, user, verified
 

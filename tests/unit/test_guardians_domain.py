@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governor.domain.controls import Controls, strictest, window_text
-from governor.domain.engine import Reason, Usage, UserFacts, Warning, decide, reminder_number
+from governor.domain.decision import Reason, Usage, UserFacts, Warning
+from governor.domain.engine import decide, reminder_number
 from governor.domain.policy import Band, PolicyInvalid, Window, parse_windows
 from tests.unit.test_engine import (
     MINOR,

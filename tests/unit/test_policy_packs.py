@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from governor.domain.engine import Usage, UserFacts, Verification, decide
+from governor.domain.decision import Usage, UserFacts, Verification
+from governor.domain.engine import decide
 from governor.domain.policy import Band, load_policy_file
 
 POLICIES = Path(__file__).resolve().parents[2] / "config" / "policies"

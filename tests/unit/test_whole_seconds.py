@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from governor.domain.engine import Decision, Reason, Verification
+from governor.domain.decision import Decision, Reason, Verification
 from governor.domain.policy import Band
 
 LIMIT = timedelta(minutes=60)
