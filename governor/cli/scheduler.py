@@ -20,9 +20,9 @@ def add_parsers(sub) -> None:
                     "grace.")
     sweep.set_defaults(run=cmd_sweep)
     scheduler = command(sub, "scheduler", "run the background jobs in this process",
-                        "Run the background jobs (sweep, retention, checkpoints) in this process until it is "
-                        "stopped; its logs are JSON. With GOVERNOR_SCHEDULER_METRICS_BIND (host:port) it serves "
-                        "its metrics there for Prometheus.")
+                        "Run the background jobs (sweep, retention, checkpoints, webhook deliveries) in this "
+                        "process until it is stopped; its logs are JSON. With GOVERNOR_SCHEDULER_METRICS_BIND "
+                        "(host:port) it serves its metrics there for Prometheus.")
     scheduler.set_defaults(run=cmd_scheduler)
 
 

@@ -20,6 +20,7 @@ from governor.config import ConfigError, Settings, jwt_secret, secret_source
 SCOPE_NAMES = ("sessions", "age", "guardian", "admin", "audit")
 
 _KID_LINE = re.compile(r"^kid: (.{1,128})$")
+_GUARDIAN_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")  # as the API's user and guardian ids (api/schemas.USER_ID)
 
 
 def add_parsers(sub) -> None:
@@ -29,6 +30,8 @@ def add_parsers(sub) -> None:
     token.add_argument("--sub", required=True, help="the client's name (the token's subject)")
     token.add_argument("--scope", required=True, help=f"space-separated scopes: {', '.join(SCOPE_NAMES)}")
     token.add_argument("--ttl", default="3600", help="lifetime in seconds (default 3600)")
+    token.add_argument("--guardian-id", help="with --scope guardian: the one guardian the token acts for (a "
+                                             "guardian_id claim; without it, a guardian token acts for any guardian)")
     token.add_argument("--key", type=Path, help="sign with this private key (PEM) instead of the HS256 secret")
     token.add_argument("--kid", help="the key's id in the JWKS (with --key; default: the id that "
                                      "`governor keys generate` wrote into the key file)")
@@ -61,6 +64,11 @@ def cmd_token(settings: Settings, args) -> int:
         ttl = 0
     if not 0 < ttl <= settings.jwt_max_ttl_seconds:
         raise ConfigError(f"--ttl: must be 1..{settings.jwt_max_ttl_seconds} seconds (got {args.ttl[:20]!r})")
+    gid = args.guardian_id
+    if gid is not None and "guardian" not in scopes:
+        raise ConfigError("--guardian-id: goes with --scope guardian")
+    if gid is not None and not _GUARDIAN_ID.fullmatch(gid):
+        raise ConfigError(f"--guardian-id: 1-128 characters of A-Z a-z 0-9 . _ : @ - (got {gid[:40]!r})")
     if args.key is None:
         if args.kid:
             raise ConfigError("--kid: goes with --key")
@@ -69,11 +77,12 @@ def cmd_token(settings: Settings, args) -> int:
             raise ConfigError("GOVERNOR_JWT_SECRET: not set, so HS256 is off; sign with --key")
         say(secret_source(settings))
         auth = Authenticator(secret, settings.jwt_issuer, settings.jwt_audience, 0)
-        print(auth.mint(args.sub, scopes, ttl, SystemClock().now()))
+        print(auth.mint(args.sub, scopes, ttl, SystemClock().now(), guardian_id=gid))
         return 0
     key, algorithm, kid = _private_key(args.key, args.kid)
     auth = Authenticator(None, settings.jwt_issuer, settings.jwt_audience, 0)
-    print(auth.mint(args.sub, scopes, ttl, SystemClock().now(), key=key, kid=kid, algorithm=algorithm))
+    print(auth.mint(args.sub, scopes, ttl, SystemClock().now(), key=key, kid=kid, algorithm=algorithm,
+                    guardian_id=gid))
     return 0
 
 
