@@ -81,11 +81,13 @@ def run(start: datetime | None, last: datetime | None, intervals: tuple[Interval
     return start, last
 
 
-def pending_credit(last_seen: datetime, ends_at: datetime | None, grace: timedelta) -> Interval | None:
+def pending_credit(last_seen: datetime, ends_at: datetime | None, grace: timedelta,
+                   now: datetime) -> Interval | None:
     """What an open session last seen at `last_seen` will still be credited at the least: the
     grace after its last heartbeat, never past its `ends_at` (ledger.covered_interval, as the
-    sweeper books it). None when its end is already behind it."""
-    return covered_interval(last_seen, last_seen + grace, grace, ends_at)
+    sweeper books it). None when its end is already behind it, or when it was last seen after
+    `now` (the clock stepped back): a decision and the booking made with it must see one run."""
+    return None if last_seen > now else covered_interval(last_seen, last_seen + grace, grace, ends_at)
 
 
 def run_goes_on(before: Activity, after: Activity, now: datetime, reset_gap: timedelta) -> bool:

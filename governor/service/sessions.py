@@ -100,16 +100,16 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
     without a lock and one compare-and-set write, the commonest of them in one statement
     (`_in_one`); on SQLite it runs first in the write transaction. Anything else, or a user whose
     data changed in between, takes the full way under the user's lock."""
-    decision = _in_one(svc, session_id)  # PostgreSQL's commonest heartbeat; None on SQLite
+    decision = _in_one(svc, session_id, client)  # PostgreSQL's commonest heartbeat; None on SQLite
     if decision is None and not svc.db.sqlite:
-        decision = _fast(svc, session_id)  # lock-free: a read and a compare-and-set
+        decision = _fast(svc, session_id, client)  # lock-free: a read and a compare-and-set
     if decision is not None:
         return decision
     with svc.db.hot_write() as tx:
-        decision = _fast(svc, session_id, tx) if svc.db.sqlite else None
+        decision = _fast(svc, session_id, client, tx) if svc.db.sqlite else None
         if decision is not None:
             return decision
-        user, session = _locked(tx, session_id)
+        user, session = _locked(tx, session_id, client)
         if session.ended_at is not None:
             raise SessionEnded(f"session {session_id} has ended ({session.end_reason})",
                                end_reason=session.end_reason)
@@ -137,7 +137,7 @@ def end(svc: Services, session_id: str, client: str) -> Ended:
     """End a session (idempotent): the time since its last heartbeat counts, up to its ends_at
     (ledger.covered_interval: the client's own end)."""
     with svc.db.hot_write() as tx:
-        user, session = _locked(tx, session_id)
+        user, session = _locked(tx, session_id, client)
         policy = svc.policy_at(user.policy_version)
         now = svc.clock.now()
         if session.ended_at is not None:
@@ -221,7 +221,7 @@ def sweep(svc: Services) -> int:
 
 # -- the steps --------------------------------------------------------------------------------
 
-def _in_one(svc: Services, session_id: str) -> Decision | None:
+def _in_one(svc: Services, session_id: str, client: str) -> Decision | None:
     """PostgreSQL: the commonest heartbeat (a session that booked the user's latest use goes on,
     inside its stored decision's validity, on the policy zone's today, for a user without a zone
     of their own) in one statement (store/sessions.heartbeat_in_one), which does what `_fast`
@@ -235,8 +235,8 @@ def _in_one(svc: Services, session_id: str) -> Decision | None:
     now = svc.clock.now()
     today = now.astimezone(tz).date()
     with svc.db.hot_cas() as tx:
-        done = sessions.heartbeat_in_one(tx, session_id, now, svc.grace, datetime.combine(today, time(0), tzinfo=tz),
-                                         today, version)
+        done = sessions.heartbeat_in_one(tx, session_id, client, now, svc.grace,
+                                         datetime.combine(today, time(0), tzinfo=tz), today, version)
     if done is None:
         return None
     decision = fastpath.advance(
@@ -250,7 +250,7 @@ def _in_one(svc: Services, session_id: str) -> Decision | None:
     return decision
 
 
-def _fast(svc: Services, session_id: str, tx: Tx | None = None) -> Decision | None:
+def _fast(svc: Services, session_id: str, client: str, tx: Tx | None = None) -> Decision | None:
     """A heartbeat that only moves the session's stored decision on (domain/fastpath.py): one
     read, the booking worked out here, one write (store/sessions.save_heartbeat). None when it
     needs more (no stored decision, a purpose or uncounted marks, a booking that is not all on
@@ -259,22 +259,23 @@ def _fast(svc: Services, session_id: str, tx: Tx | None = None) -> Decision | No
     write is a compare-and-set; on SQLite both run in the caller's write transaction `tx`, the
     only writer, which goes on the full way when this gives up."""
     if tx is not None:
-        moved = _moved_on(svc, tx, session_id)
+        moved = _moved_on(svc, tx, session_id, client)
         if moved is not None:
             sessions.save_heartbeat(tx, *moved[1:])
         return moved and moved[0]
     with svc.db.hot_read() as tx:
-        moved = _moved_on(svc, tx, session_id)
+        moved = _moved_on(svc, tx, session_id, client)
     if moved is None:
         return None
     with svc.db.hot_cas() as tx:
         return moved[0] if sessions.save_heartbeat(tx, *moved[1:]) else None
 
 
-def _moved_on(svc: Services, tx: Tx, session_id: str) -> tuple[Decision, sessions.HeartbeatView, date, int] | None:
+def _moved_on(svc: Services, tx: Tx, session_id: str,
+              client: str) -> tuple[Decision, sessions.HeartbeatView, date, int] | None:
     """`_fast`'s read and working out: the decision, the view read, and the milliseconds booked
     on `today`, which the view's objects now hold; None when the fast way does not apply."""
-    view = sessions.heartbeat_view(tx, session_id, _days_around(svc.clock.now()))
+    view = sessions.heartbeat_view(tx, session_id, client, _days_around(svc.clock.now()))
     if view is None:
         return None
     user, session = view.user, view.session
@@ -316,9 +317,11 @@ def _days_around(now: datetime) -> tuple[date, date, date]:
     return d - timedelta(days=1), d, d + timedelta(days=1)
 
 
-def _locked(tx: Tx, session_id: str) -> tuple[UserRow, SessionRow]:
+def _locked(tx: Tx, session_id: str, client: str) -> tuple[UserRow, SessionRow]:
+    """The session and its user, locked; not found when another client started it (a frontend
+    acts on its own sessions only)."""
     user = users.lock_by_session(tx, session_id)
-    session = user and sessions.get(tx, session_id)
+    session = user and sessions.get(tx, session_id, client)
     if session is None:
         raise SessionNotFound(f"no session {session_id!r}")
     return user, session
@@ -335,7 +338,7 @@ def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: dat
     act = user.activity if user is not None else ledger.Activity()
     use = Usage(days=got.used, streak_start=act.streak_start, last_active=act.last_active,
                 active_ends=tuple(a.ends_at for a in active), uncounted=got.uncounted,
-                pending=_pending(grace, [(a.last_seen_at, a.ends_at) for a in active]))
+                pending=_pending(grace, now, [(a.last_seen_at, a.ends_at) for a in active]))
     return facts, use, active
 
 
@@ -349,7 +352,7 @@ def _accrue(svc: Services, tx: Tx, policy: Policy, user: UserRow, session: Sessi
     before = user.activity
     facts = repo.user_facts(user, user.user_id, {})
     totals: dict[date, timedelta] = {}
-    pending = _pending(svc.grace, sessions.others_open(tx, session))
+    pending = _pending(svc.grace, now, sessions.others_open(tx, session))
     pieces, gap = _book(user, policy, facts, interval, now, pending)
     for piece in pieces:
         for day, used in ledger.split_by_day(piece, _zone(policy, user)):
@@ -371,9 +374,10 @@ def _book(user: UserRow, policy: Policy, facts: UserFacts, interval, now: dateti
     return booking.pieces, gap
 
 
-def _pending(grace: timedelta, open_sessions: list[tuple[datetime, datetime | None]]) -> tuple[ledger.Interval, ...]:
+def _pending(grace: timedelta, now: datetime,
+             open_sessions: list[tuple[datetime, datetime | None]]) -> tuple[ledger.Interval, ...]:
     """What the open sessions (last seen, ends at) will still be credited (ledger.pending_credit)."""
-    credits = (ledger.pending_credit(seen, ends_at, grace) for seen, ends_at in open_sessions)
+    credits = (ledger.pending_credit(seen, ends_at, grace, now) for seen, ends_at in open_sessions)
     return tuple(c for c in credits if c is not None)
 
 

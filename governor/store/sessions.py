@@ -14,6 +14,7 @@ _SESSION = ("s.id, s.user_pk, s.started_at, s.last_seen_at, s.ends_at, s.ended_a
 _GET = "SELECT " + _SESSION.format(
     others="(SELECT min(o.last_seen_at) FROM sessions o WHERE o.user_pk = s.user_pk AND o.ended_at IS NULL "
            "AND o.id <> s.id)") + " FROM sessions s WHERE id = :id"
+_GET_OWN = _GET + " AND client = :client"  # a frontend's own session: another's is not found
 # A heartbeat's whole read in one statement: the user's row, the session (without the other
 # sessions: the fast way does not prune), and the booked use of the three days one of which is the
 # user's local today (any zone is within a day of UTC). On PostgreSQL also the user row's version
@@ -22,7 +23,7 @@ _VIEW = ("SELECT " + ", ".join("u." + c for c in users.COLUMNS) + ", (SELECT max
          + _SESSION.format(others="NULL") + ", "
          + ", ".join(f"(SELECT used_ms FROM usage_days d WHERE d.user_pk = s.user_pk AND d.day = :d{i})"
                      for i in range(3))
-         + ", {version} FROM sessions s JOIN users u ON u.pk = s.user_pk WHERE s.id = :id")
+         + ", {version} FROM sessions s JOIN users u ON u.pk = s.user_pk WHERE s.id = :id AND s.client = :client")
 _VIEW_PG, _VIEW_SQLITE = _VIEW.format(version="u.xmin::text"), _VIEW.format(version="NULL")
 _USER_SET = "activity = :activity, streak_start = :streak_start, last_active = :last_active"  # outlook stays
 _SESSION_SET = "last_seen_at = :last_seen_at, ends_at = :ends_at, counted_ms = :counted_ms"
@@ -50,7 +51,8 @@ _IN_ONE = (
     "(j.o ->> 'fixed_end')::timestamptz AS fixed_end "
     "FROM sessions s JOIN users u ON u.pk = s.user_pk "
     "CROSS JOIN LATERAL (SELECT u.outlook::jsonb AS o, u.activity::jsonb AS a) j "
-    "WHERE s.id = :id AND s.ended_at IS NULL AND s.purpose IS NULL AND u.timezone IS NULL AND u.marked = '[]' "
+    "WHERE s.id = :id AND s.client = :client AND s.ended_at IS NULL AND s.purpose IS NULL "
+    "AND u.timezone IS NULL AND u.marked = '[]' "
     "AND u.last_active = s.last_seen_at AND s.last_seen_at >= :midnight AND :now > s.last_seen_at "
     "AND :now <= s.last_seen_at + :grace AND (s.ends_at IS NULL OR :now < s.ends_at) "
     "AND (SELECT max(version) FROM policies) = :version AND (j.o -> 'policy' ->> 1)::int = :version "
@@ -109,9 +111,10 @@ def new_id(user_pk: int) -> str:
     return f"s{user_pk:x}_{secrets.token_urlsafe(16)}"
 
 
-def get(tx: Tx, session_id: str) -> SessionRow | None:
-    """Read it only with its user's row locked (users.lock_by_session)."""
-    r = tx.one(_GET, {"id": session_id})
+def get(tx: Tx, session_id: str, client: str | None = None) -> SessionRow | None:
+    """Read it only with its user's row locked (users.lock_by_session); with `client`, only if
+    that client started it (the sweeper reads any)."""
+    r = tx.one(_GET, {"id": session_id}) if client is None else tx.one(_GET_OWN, {"id": session_id, "client": client})
     return None if r is None else _row(tx, r)
 
 
@@ -120,12 +123,12 @@ def _row(tx: Tx, r) -> SessionRow:
     return SessionRow(r[0], r[1], i(r[2]), i(r[3]), i(r[4]), i(r[5]), r[6], r[7], i(r[8]), r[9])
 
 
-def heartbeat_view(tx: Tx, session_id: str, days: tuple[date, date, date]) -> HeartbeatView | None:
+def heartbeat_view(tx: Tx, session_id: str, client: str, days: tuple[date, date, date]) -> HeartbeatView | None:
     """The session, its user and the booked use of `days`, read at one instant: on PostgreSQL
     without a lock, for `save_heartbeat`'s compare-and-set (not for a locked read: a row lock
     taken in a join re-reads the user's row after a wait, but not the session's); on SQLite in
     the write transaction that writes it."""
-    params = {"id": session_id, "d0": tx.day(days[0]), "d1": tx.day(days[1]), "d2": tx.day(days[2])}
+    params = {"id": session_id, "client": client, "d0": tx.day(days[0]), "d1": tx.day(days[1]), "d2": tx.day(days[2])}
     r = tx.one(_VIEW_PG if tx.postgres else _VIEW_SQLITE, params)
     if r is None:
         return None
@@ -171,12 +174,12 @@ class InOne:
     ends_at: datetime | None
 
 
-def heartbeat_in_one(tx: Tx, session_id: str, now: datetime, grace: timedelta, midnight: datetime,
+def heartbeat_in_one(tx: Tx, session_id: str, client: str, now: datetime, grace: timedelta, midnight: datetime,
                      today: date, policy_version: int) -> InOne | None:
     """PostgreSQL: the commonest heartbeat read, booked and written in one statement outside a
     transaction (see _IN_ONE); None when it is not that case or the user's row changed meanwhile:
     then nothing was written."""
-    r = tx.one(_IN_ONE, {"id": session_id, "now": now, "now_iso": now.isoformat(), "grace": grace,
+    r = tx.one(_IN_ONE, {"id": session_id, "client": client, "now": now, "now_iso": now.isoformat(), "grace": grace,
                          "midnight": midnight, "today": today, "version": policy_version})
     return None if r is None else InOne(*r)
 

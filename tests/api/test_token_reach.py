@@ -105,6 +105,23 @@ def test_a_complaint_is_seen_only_by_the_frontend_that_filed_it(family):
     assert [c["id"] for c in listed] == [r.json["id"]]  # the admins see it, whoever filed it
 
 
+def test_a_session_answers_only_the_frontend_that_started_it(family, clock):
+    """Another frontend's heartbeat or end is a 404, as for an unknown id, and changes nothing:
+    on every way a heartbeat goes (the one-statement, the lock-free and the locked one)."""
+    r = family.post("/v1/sessions", json={"user_id": KID}, headers=bearer("sessions"))
+    assert r.status_code == 201, r.json
+    sid, other = r.json["session_id"], bearer("sessions", sub="frontend-2")
+    for minute in range(1, 4):
+        clock.advance(seconds=60)
+        assert_problem(family.post(f"/v1/sessions/{sid}/heartbeat", headers=other), 404)
+        assert_problem(family.post(f"/v1/sessions/{sid}/heartbeat", json={}, headers=other), 404)
+        assert_problem(family.post(f"/v1/sessions/{sid}/end", headers=other), 404)
+        beat = family.post(f"/v1/sessions/{sid}/heartbeat", headers=bearer("sessions"))
+        assert (beat.status_code, beat.json["used_today_seconds"]) == (200, minute * 60), beat.json
+    ended = family.post(f"/v1/sessions/{sid}/end", headers=bearer("sessions"))
+    assert (ended.status_code, ended.json["duration_seconds"]) == (200, 180), ended.json
+
+
 # -- the console -------------------------------------------------------------------------------
 
 def sign_in(client, token_text: str):

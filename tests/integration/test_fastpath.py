@@ -62,13 +62,13 @@ def checked(monkeypatch):
 
     one_go = sessions._fast
 
-    def one_go_and_check(svc, session_id, tx=None):
+    def one_go_and_check(svc, session_id, client, tx=None):
         def reading():  # SQLite: the heartbeat's own write transaction; PostgreSQL: what is stored
             return nullcontext(tx) if tx is not None else svc.db.hot_read()
 
         with reading() as r:
             before = session_store.get(r, session_id)
-        answer = one_go(svc, session_id, tx)
+        answer = one_go(svc, session_id, client, tx)
         if answer is not None:  # written: decide in full from what is stored now, as the locked way does
             now = svc.clock.now()
             with reading() as r:
@@ -82,17 +82,17 @@ def checked(monkeypatch):
 
     in_one = sessions._in_one
 
-    def in_one_and_check(svc, session_id):
+    def in_one_and_check(svc, session_id, client):
         """The one-statement heartbeat books what the domain would (ledger.book on the state
         before) and answers what the full decision says."""
         days = sessions._days_around(svc.clock.now())
         with svc.db.hot_read() as tx:
-            before = session_store.heartbeat_view(tx, session_id, days)
-        answer = in_one(svc, session_id)
+            before = session_store.heartbeat_view(tx, session_id, client, days)
+        answer = in_one(svc, session_id, client)
         if answer is not None:
             now = svc.clock.now()
             with svc.db.hot_read() as tx:
-                after = session_store.heartbeat_view(tx, session_id, days)
+                after = session_store.heartbeat_view(tx, session_id, client, days)
                 user = user_store.lock_by_pk(tx, after.user.pk)
                 policy = svc.policy_at(user.policy_version)
                 facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, GRACE, exclude=session_id)

@@ -33,7 +33,7 @@ def _service(url):
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_grant_between_read_and_write_sends_the_heartbeat_the_locked_way(db_url, monkeypatch):
-    monkeypatch.setattr(sessions, "_in_one", lambda svc, session_id: None)  # the two-statement way here
+    monkeypatch.setattr(sessions, "_in_one", lambda svc, session_id, client: None)  # the two-statement way here
     svc, clock = _service(db_url)
     users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
     sid = sessions.start(svc, KID, "t").session_id
@@ -78,14 +78,14 @@ def test_a_change_committed_while_the_one_statement_heartbeat_waits_makes_it_wri
     clock.advance(seconds=60)
     sessions.heartbeat(svc, sid, "t")  # the two-statement way: this process learns the policy version
     clock.advance(seconds=60)
-    assert sessions._in_one(svc, sid).used_today == timedelta(minutes=2)  # the one-statement way
+    assert sessions._in_one(svc, sid, "t").used_today == timedelta(minutes=2)  # the one-statement way
 
     dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as other:  # a change of the user's, not yet committed
         other.execute("UPDATE users SET facts_version = facts_version + 1 WHERE user_id = %s", (KID,))
         clock.advance(seconds=60)
         got = []
-        beat = threading.Thread(target=lambda: got.append(sessions._in_one(svc, sid)))
+        beat = threading.Thread(target=lambda: got.append(sessions._in_one(svc, sid, "t")))
         beat.start()
         with psycopg.connect(dsn, autocommit=True) as watch:  # until the heartbeat waits for the row
             for _ in range(1000):
@@ -99,7 +99,7 @@ def test_a_change_committed_while_the_one_statement_heartbeat_waits_makes_it_wri
         beat.join(10)
     assert got == [None]  # wrote nothing
     with svc.db.hot_read() as tx:
-        view = session_store.heartbeat_view(tx, sid, sessions._days_around(clock.now()))
+        view = session_store.heartbeat_view(tx, sid, "t", sessions._days_around(clock.now()))
     assert view.session.counted_ms == 120_000 and view.used[date(2026, 12, 2)] == 120_000
     d = sessions.heartbeat(svc, sid, "t")  # decided afresh (the facts changed), booked once
     assert d.used_today == timedelta(minutes=3)
