@@ -5,8 +5,9 @@ from datetime import date, datetime, timedelta
 
 from flask import g, redirect, render_template, request, url_for
 
+from governor.api.problems import RETRY_AFTER_SECONDS
 from governor.console import _svc, bp, charts, forms, guardians, signed_in
-from governor.errors import NotFound, Problem
+from governor.errors import NotFound, Problem, TooManyRequests
 from governor.service import admin, admin_users, complaints, reports, users
 from governor.store.database import DatabaseUnavailable
 
@@ -15,13 +16,15 @@ USAGE_DAYS = 14
 
 @bp.errorhandler(Problem)
 def _problem(e: Problem):
-    return render_template("console/error.html", status=e.status, title=e.title, detail=e.detail), e.status
+    headers = {"Retry-After": str(e.retry_after)} if isinstance(e, TooManyRequests) else {}  # as the API's 429
+    return render_template("console/error.html", status=e.status, title=e.title, detail=e.detail), e.status, headers
 
 
 @bp.errorhandler(DatabaseUnavailable)
 def _unavailable(e: DatabaseUnavailable):
-    return render_template("console/error.html", status=503, title="Database unavailable",
-                           detail="The database cannot be reached; retry shortly."), 503
+    return (render_template("console/error.html", status=503, title="Database unavailable",
+                            detail="The database cannot be reached; retry shortly."), 503,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @bp.get("/")
