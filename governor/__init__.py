@@ -17,6 +17,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from flask import Flask
 
     from governor.api import admin, audit, complaints, dev, guardians, guards, ops, problems, sessions, users
+    from governor.api import age as age_api
     from governor.api import webhooks as webhooks_api
     from governor.api.hot import HotRoutes
     from governor.api.instrument import instrument
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for bp in (ops.bp, sessions.bp, users.bp, admin.bp, audit.bp, complaints.bp, guardians.bp, dev.bp, console):
         app.register_blueprint(bp)
     app.register_blueprint(webhooks_api.bp)  # section 9
+    app.register_blueprint(age_api.bp)  # section 8
     problems.register(app)
     guards.register(app)
     instrument(app, lambda: _count_active(app.extensions["governor"]))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ WEAK = frozenset({"self_declared", "estimated"})  # never unlock `adult` (step 1
 VERIFICATION = "verification"  # the source of PUT .../age-verification
 UNVERIFIED, ADULT = "unverified", "adult"
 MAX_AGE = 150
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # when a verification of unknown time was made
 
 
 @dataclass(frozen=True)
@@ -219,9 +220,9 @@ def from_verification(status: str | None, born: date | None, assurance: str | No
     """The verification as a signal of source `verification` (DESIGN section 8): `verified`
     counts as `id_checked` at its assurance (default `substantial`), `self_declared` as
     `self_declared` (default `low`); `unverified`, or no birth date, is no signal."""
-    if status not in ("verified", "self_declared") or born is None or verified_at is None:
+    if status not in ("verified", "self_declared") or born is None:
         return None
     method = "id_checked" if status == "verified" else "self_declared"
     default = "substantial" if status == "verified" else "low"
     return Signal(VERIFICATION, born, born, method, assurance if assurance in ASSURANCES else default,
-                  verified_at, expires_at)
+                  verified_at or EPOCH, expires_at)

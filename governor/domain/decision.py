@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from governor.domain import ledger
+from governor.domain import age, ledger
 from governor.domain.controls import Controls
-from governor.domain.policy import Band
 
 ZERO = timedelta(0)
 
@@ -26,6 +25,7 @@ class Reason(enum.StrEnum):
     COOLDOWN = "cooldown"
     LOCKED = "locked"
     VERIFICATION_REQUIRED = "verification_required"
+    CONSENT_REQUIRED = "consent_required"
     TOO_MANY_SESSIONS = "too_many_sessions"
 
 
@@ -68,6 +68,8 @@ class UserFacts:
     lock: Lock | None = None
     grants: Mapping[date, int] = field(default_factory=dict)  # extra minutes per local day
     controls: Controls = Controls()  # the strictest of the guardians' controls (section 7)
+    signals: tuple[age.Signal, ...] = ()  # section 8: age signals besides the verification
+    guardian_consents: tuple[tuple[datetime, str], ...] = ()  # section 8: (when, granted | revoked) of each
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class Decision:
     user_id: str
     allowed: bool
     reason: Reason
-    band: Band
+    band: str  # a standard Band, or a policy's own band (domain/bands.BandName)
     used_today: timedelta
     remaining: timedelta | None
     ends_at: datetime | None

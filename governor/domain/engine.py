@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from governor.domain import ledger
-from governor.domain.bands import band_of, birthday
+from governor.domain.bands import band_of, consent_of, next_change
 from governor.domain.calendar import Calendar, utc
 from governor.domain.decision import ZERO, Decision, Outlook, Reason, Usage, UserFacts, Warning
 from governor.domain.policy import Band, BandRules, Policy
@@ -20,8 +20,8 @@ from governor.domain.policy import Band, BandRules, Policy
 IDLE_RESET = timedelta(minutes=15)  # ends continuous use (for rest reminders) in bands with no break rule
 
 # Ties between reasons whose retry_at is equally late go to the earlier one here.
-_PRECEDENCE = [Reason.LOCKED, Reason.VERIFICATION_REQUIRED, Reason.WEEKLY_LIMIT, Reason.DAILY_LIMIT,
-               Reason.CURFEW, Reason.QUIET_HOURS, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
+_PRECEDENCE = [Reason.LOCKED, Reason.VERIFICATION_REQUIRED, Reason.CONSENT_REQUIRED, Reason.WEEKLY_LIMIT,
+               Reason.DAILY_LIMIT, Reason.CURFEW, Reason.QUIET_HOURS, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
 
 
 def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
@@ -140,7 +140,7 @@ class Context:
         key = ("rules", t)  # an instant: equal datetimes in other zones are the same key
         if key not in self.memo:
             t = t.astimezone(self.tz)
-            band = band_of(self.user.verification, t.date(), t)
+            band = band_of(self.policy, self.user, t.date(), t)
             self.memo[key] = band, self.policy.bands[band]
         return self.memo[key]
 
@@ -156,6 +156,8 @@ class Context:
             found.append((Reason.LOCKED, lock.until))
         if rules.requires_verification and band is Band.UNVERIFIED:
             found.append((Reason.VERIFICATION_REQUIRED, None))
+        if rules.requires_parental_consent and consent_of(self.policy, self.user, t) != "granted":
+            found.append((Reason.CONSENT_REQUIRED, None))  # section 8: only a parent can lift it
         for reason, left in self.caps(rules, t.date()):
             if left <= ZERO:
                 found.append((reason, self.cal.next_week(t) if reason is Reason.WEEKLY_LIMIT else self.cal.next_day(t)))
@@ -193,17 +195,14 @@ class Context:
 
     def band_change(self, t: datetime, until: datetime) -> datetime | None:
         """The first instant in (t, until) at which the user's band differs from the band at `t`:
-        a birthday (local midnight) or the verification's expiry. The blockers found at `t` hold
-        under the band at `t` only; another band may admit sooner."""
+        a birthday at a band's boundary (local midnight) or a signal's lapse (bands.next_change).
+        The blockers found at `t` hold under the band at `t` only; another band may admit sooner."""
         band = self.rules_at(t.astimezone(self.tz))[0]
-        v = self.user.verification
-        changes = [] if v is None or v.expires_at is None else [v.expires_at]
-        if v is not None and v.birth_date is not None:  # the birthdays on which the band changes
-            for age in (8, 16, 18):
-                changes.append(self.cal.local(birthday(v.birth_date, age)))
-        for change in sorted(changes, key=utc):
-            if t < change < until and self.rules_at(change.astimezone(self.tz))[0] is not band:
+        change = next_change(self.policy, self.user, self.tz, t)
+        while change is not None and change < until:
+            if self.rules_at(change.astimezone(self.tz))[0] != band:
                 return change
+            change = next_change(self.policy, self.user, self.tz, change)
         return None
 
     # -- limits ------------------------------------------------------------------------------
@@ -280,14 +279,15 @@ class Context:
     def valid_until(self, now: datetime, rules: BandRules, ends_at: datetime | None,
                     streak: timedelta | None) -> datetime:
         """Until when an allowed decision at `now` changes only by the time used, if no fact
-        changes: before a warning could start, the next local midnight (day, week, day type,
-        birthday), the verification's expiry and the next rest reminder."""
+        changes: before a warning could start, the next local midnight (day, week, day type),
+        the next instant the band or consent can change (a birthday at a band's boundary, a
+        signal's lapse: bands.next_change) and the next rest reminder."""
         until = [utc(self.cal.next_day(now))]
         if ends_at is not None:
             until.append(utc(ends_at) - timedelta(minutes=rules.warn_before_minutes))
-        v = self.user.verification
-        if v is not None and v.expires_at is not None and v.expires_at > now:
-            until.append(utc(v.expires_at))
+        change = next_change(self.policy, self.user, self.tz, now)
+        if change is not None:
+            until.append(utc(change))
         for minutes in (rules.rest_reminder_minutes, self.user.controls.rest_reminder_minutes):
             if minutes is not None:
                 every = timedelta(minutes=minutes)

@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from governor.domain.bands import band_name, next_change
 from governor.domain.calendar import utc
 from governor.domain.decision import Decision, Outlook, Reason, Usage, UserFacts, Warning
 from governor.domain.engine import Context, earliest, first_end, reset_gap
-from governor.domain.policy import Band, BandRules, Policy
+from governor.domain.policy import BandRules, Policy
 
 UTC = timezone.utc
 
@@ -68,7 +69,7 @@ def _parse(text: str, tz: ZoneInfo) -> Snapshot:
     j = json.loads(text)
     outlook = Outlook(datetime.fromisoformat(j["valid_until"]), _time(j["fixed_end"]), j["fixed_kind"])
     decision = Decision(
-        user_id=j["user_id"], allowed=True, reason=Reason.OK, band=Band(j["band"]),
+        user_id=j["user_id"], allowed=True, reason=Reason.OK, band=band_name(j["band"]),
         used_today=timedelta(milliseconds=j["used_ms"]),
         remaining=None if j["remaining_ms"] is None else timedelta(milliseconds=j["remaining_ms"]),
         ends_at=None if j["ends_at"] is None else datetime.fromisoformat(j["ends_at"]).astimezone(tz),
@@ -122,7 +123,7 @@ def for_start(snap: Snapshot | None, *, facts_version: int, policy_version: int,
 @dataclass(frozen=True)
 class Idle:
     """A start's decision for a user with no session running and no continuous use going on,
-    taken at `at`. Until `until` (the next local midnight, the verification's expiry, the allowed
+    taken at `at`. Until `until` (the next local midnight, the next change of band or consent, the allowed
     window's end, the next quiet hours) only `now` moves it: the ends that begin with the session
     (the time left, the continuous-use limit) move with it, the others stay, and the warning
     follows the first of them. No rest reminder is due: continuous use would begin at the start."""
@@ -146,9 +147,9 @@ def idle(policy: Policy, user: UserFacts, usage: Usage, now: datetime, decision:
         return None
     ends = ctx.session_ends(now, rules, decision.remaining)
     until = [utc(ctx.cal.next_day(now))] + [utc(t) for t, kind in ends if kind == "time_running_out"]
-    v = user.verification
-    if v is not None and v.expires_at is not None and v.expires_at > now:
-        until.append(utc(v.expires_at))
+    change = next_change(policy, user, ctx.tz, now)  # a birthday at a band's boundary, a signal's lapse
+    if change is not None:
+        until.append(utc(change))
     return Idle(decision, now, min(until), tuple(ends), rules.warn_before_minutes)
 
 

@@ -107,7 +107,7 @@ def change_settings(svc: Services, user_id: str, timezone: Any, daily_limit: Any
         old = user.facts
         new_tz = old.timezone if timezone is KEEP else timezone
         new_limit = old.daily_limit_minutes if daily_limit is KEEP else daily_limit
-        looser = looser_limit(policy, old.verification, local_day(policy, new_tz, now), now, new_limit)
+        looser = looser_limit(policy, old, local_day(policy, new_tz, now), now, new_limit)
         if looser is not None:
             raise LooserLimit(new_limit, looser[0].value, looser[1], "a user limit")
         changed = {k: v for k, v in (("timezone", new_tz), ("daily_limit_minutes", new_limit))
@@ -171,6 +171,6 @@ def policy_versions(svc: Services) -> list[PolicyRecord]:
 
 def policy_document(policy: Policy, row: PolicyRecord | None) -> dict[str, Any]:
     doc = dict(json.loads(row.document)) if row is not None else dict(policy.document)
-    return {**doc, "version": policy.version,
+    return {**policy.age_fields(), **doc, "version": policy.version,
             "activated_at": row and row.activated_at.isoformat(), "activated_by": row and row.activated_by}
 

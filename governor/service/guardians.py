@@ -168,8 +168,7 @@ def change_controls(svc: Services, guardian_id: str, user_id: str, changes: dict
         user, lk = _child(s, guardian_id, user_id, lock=True)
         new = replace(lk.controls, **{k: v for k, v in changes.items() if k in CONTROL_FIELDS})
         limit = new.daily_limit_minutes
-        looser = looser_limit(policy, user.facts.verification, local_day(policy, user.facts.timezone, now), now,
-                              limit)
+        looser = looser_limit(policy, user.facts, local_day(policy, user.facts.timezone, now), now, limit)
         if looser is not None:
             raise LooserLimit(limit, looser[0].value, looser[1], "a guardian's limit")
         out = controls_json(new)
@@ -196,7 +195,7 @@ def add_guardian_grant(s: Session, policy: Policy, user: UserRecord, lk: Link, d
                        reason: str | None, client: str, now: datetime, request_id: str | None = None) -> None:
     """A guardian's grant for `day`, refused (422) past the band's `guardian_grant_max_minutes`
     for all guardians' grants of that day together."""
-    band = band_of(user.facts.verification, day, now)
+    band = band_of(policy, user.facts, day, now)
     refused = guardian_grant_refusal(band, policy.bands[band].guardian_grant_max_minutes,
                                      store.guardian_minutes(s, user.pk, day), minutes, day)
     if refused is not None:

@@ -333,7 +333,8 @@ def _gather(tx: Tx, policy: Policy, user: UserRow | None, user_id: str, now: dat
     today = _local_day(now, policy, user)
     monday = today - timedelta(days=today.weekday())
     got = facts_store.gather(tx, pk, monday, today, today + timedelta(days=7))
-    facts = replace(repo.user_facts(user, user_id, got.granted), controls=strictest(got.controls))  # section 7
+    facts = replace(repo.user_facts(user, user_id, got.granted), controls=strictest(got.controls),  # section 7
+                    guardian_consents=got.consents)  # section 8
     active = [a for a in got.active if a.id != exclude]
     act = user.activity if user is not None else ledger.Activity()
     use = Usage(days=got.used, streak_start=act.streak_start, last_active=act.last_active,
@@ -368,7 +369,7 @@ def _book(user: UserRow, policy: Policy, facts: UserFacts, interval, now: dateti
     """Book `interval` on the user's activity (the other open sessions' `pending` credit counted
     for the run); the newly covered pieces and the band's reset gap."""
     tz = _zone(policy, user)
-    gap = reset_gap(policy.bands[band_of(facts.verification, now.astimezone(tz).date(), now)])
+    gap = reset_gap(policy.bands[band_of(policy, facts, now.astimezone(tz).date(), now)])
     booking = ledger.book(user.activity, interval, gap, pending)
     user.activity = booking.activity
     return booking.pieces, gap

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 from governor.domain.bands import band_today, local_day
 from governor.domain.decision import Verification, recorded
-from governor.domain.policy import Band
 from governor.errors import InvalidRequest
 from governor.service.audit import Entry, append_user_event
 from governor.service.context import Services
+from governor.service.webhooks import outbox
 from governor.store import guardians as guardian_store
 from governor.store import repo
 
@@ -18,7 +18,7 @@ from governor.store import repo
 class Verified:
     user_id: str
     verification: Verification
-    band: Band
+    band: str  # a Band, or a policy's own (domain/bands.BandName)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ def set_verification(svc: Services, user_id: str, v: Verification, client: str) 
         if v.birth_date is not None and v.birth_date > local_day(policy, user.facts.timezone, now):
             raise InvalidRequest("birth_date: must not be in the future",
                                  errors=[{"field": "birth_date", "message": "in the future"}])
+        before = band_today(policy, user.facts, now)
         repo.set_verification(s, user, v)
         band = band_today(policy, replace(user.facts, verification=v), now)
         # The birth date is personal data and stays out of the (erasure-surviving) audit log.
@@ -47,6 +48,10 @@ def set_verification(svc: Services, user_id: str, v: Verification, client: str) 
             policy_version=policy.version,
             data={"status": v.status, "method": v.method, "provider": v.provider, "assurance": v.assurance,
                   "expires_at": v.expires_at and v.expires_at.isoformat(), "band": band.value}))
+        if band != before:  # section 9: the parent app hears of it
+            basis = ["verification"] if v.status != "unverified" else []
+            outbox.emit(s, user, "age.band_changed", now,
+                        {"band": band.value, "previous": before.value, "basis": basis})
         return Verified(user_id, v, band)
 
 

@@ -1,6 +1,6 @@
 """What a decision reads about one user besides their row, in one statement (store/sql.py): the
 booked use, grants and uncounted use of the days it looks at, the running sessions, and the
-guardians' controls. One round trip instead of five matters on PostgreSQL (docs/performance.md)."""
+guardians' controls and consents. One round trip instead of five matters on PostgreSQL (docs/performance.md)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,7 +23,9 @@ _GATHER = (
     "UNION ALL SELECT 'active', NULL, NULL, id, NULL, last_seen_at, ends_at FROM sessions "
     "WHERE user_pk = :pk AND ended_at IS NULL "
     "UNION ALL SELECT 'controls', NULL, daily_limit_minutes, quiet_hours, rest_reminder_minutes, NULL, NULL "
-    "FROM guardian_links WHERE user_pk = :pk")
+    "FROM guardian_links WHERE user_pk = :pk "
+    "UNION ALL SELECT 'consent', NULL, NULL, consent, NULL, consent_at, NULL FROM guardian_links "
+    "WHERE user_pk = :pk AND consent IS NOT NULL")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Gathered:
     uncounted: dict[date, dict[str, timedelta]] = field(default_factory=dict)  # per day and purpose
     active: list[Active] = field(default_factory=list)  # the running sessions
     controls: list[Controls] = field(default_factory=list)  # every guardian's (section 7)
+    consents: tuple[tuple[datetime, str], ...] = ()  # every guardian's consent given or withdrawn (section 8)
 
 
 def gather(tx: Tx, user_pk: int | None, first: date, last: date, grants_last: date) -> Gathered:
@@ -58,6 +61,8 @@ def gather(tx: Tx, user_pk: int | None, first: date, last: date, grants_last: da
             uncounted[d(day)][text] = timedelta(milliseconds=int(n))
         elif kind == "active":
             out.active.append(Active(text, i(t1), i(t2)))
+        elif kind == "consent":
+            out.consents += ((i(t1), text),)
         else:
             out.controls.append(controls_of(n, text, m))
     out.uncounted = dict(uncounted)

@@ -13,9 +13,10 @@ from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from governor.domain import age
 from governor.domain.decision import Lock, UserFacts, Verification
 from governor.domain.policy import Policy, parse_policy
-from governor.store.tables import ChatSession, Complaint, Grant, PolicyVersion, UsageDay, User
+from governor.store.tables import AgeSignal, ChatSession, Complaint, Grant, PolicyVersion, UsageDay, User
 
 _USER = select(User).where(User.user_id == bindparam("user_id"))
 _USER_LOCKED = _USER.with_for_update()
@@ -72,7 +73,8 @@ def user_facts(user, user_id: str, grants: dict[date, int]) -> UserFacts:
         verified_at=user.ver_verified_at)
     lock = Lock(until=user.lock_until, reason=user.lock_reason) if user.locked else None
     return UserFacts(user_id=user.user_id, verification=verification, timezone=user.timezone,
-                     daily_limit_minutes=user.daily_limit_minutes, lock=lock, grants=grants)
+                     daily_limit_minutes=user.daily_limit_minutes, lock=lock, grants=grants,
+                     signals=age.loads(user.age_signals))  # section 8: read with the row
 
 
 def set_verification(s: Session, user: UserRecord, v: Verification) -> None:
@@ -98,7 +100,7 @@ def _update(s: Session, user: UserRecord, **columns: Any) -> None:
 
 def erase_user(s: Session, user: UserRecord) -> None:
     """Delete the user's row and everything of theirs (their audit events stay)."""
-    for table in (ChatSession, UsageDay, Grant, Complaint):
+    for table in (ChatSession, UsageDay, Grant, Complaint, AgeSignal):  # section 8: signals go too
         s.execute(delete(table).where(table.user_pk == user.pk))
     s.delete(s.get(User, user.pk))
     s.flush()

@@ -14,7 +14,7 @@ from governor.store.tables import GENESIS
 COLUMNS = ("pk", "user_id", "pseudonym", "timezone", "daily_limit_minutes", "ver_status", "ver_birth_date",
            "ver_method", "ver_provider", "ver_assurance", "ver_expires_at", "ver_verified_at", "locked",
            "lock_until", "lock_reason", "activity", "streak_start", "last_active", "audit_seq", "audit_head",
-           "facts_version", "outlook", "marked")
+           "facts_version", "outlook", "marked", "age_signals")
 # Built from the constants above, once (no value ever enters these strings: S608 is a false alarm).
 _SELECT = "SELECT " + ", ".join(COLUMNS) + ", (SELECT max(version) FROM policies) FROM users"
 _BY_ID = _SELECT + " WHERE user_id = :user_id"
@@ -58,6 +58,7 @@ class UserRow:
     facts_version: int
     outlook: str | None
     marked: str  # section 7: JSON [[start, end, purpose]] of uncounted time (store/guardians.py)
+    age_signals: str | None  # section 8: the age signals' copy (domain/age.dumps; store/age.py)
     policy_version: int | None
 
 
@@ -68,7 +69,8 @@ def from_row(tx: Tx, r) -> UserRow | None:
     i, d = tx.to_instant, tx.to_day
     recent = tuple((datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in json.loads(r[15]))
     return UserRow(r[0], r[1], r[2], r[3], r[4], r[5], d(r[6]), r[7], r[8], r[9], i(r[10]), i(r[11]), bool(r[12]),
-                   i(r[13]), r[14], Activity(recent, i(r[16]), i(r[17])), r[18], r[19], r[20], r[21], r[22], r[23])
+                   i(r[13]), r[14], Activity(recent, i(r[16]), i(r[17])), r[18], r[19], r[20], r[21], r[22], r[23],
+                   r[24])
 
 
 def get(tx: Tx, user_id: str, lock: bool = False) -> UserRow | None:

@@ -49,7 +49,7 @@ def test_the_band_today_of_an_unverified_or_expired_user():
        st.sampled_from([None, "America/New_York", "Pacific/Kiritimati", "Asia/Shanghai"]))
 def test_band_today_is_band_of_on_the_local_date(now, born, zone):
     facts = replace(user(verification=Verification("verified", born)), timezone=zone)
-    assert band_today(MINOR, facts, now) is band_of(facts.verification, now.astimezone(MINOR.zone(zone)).date(), now)
+    assert band_today(MINOR, facts, now) is band_of(MINOR, facts, now.astimezone(MINOR.zone(zone)).date(), now)
 
 
 # -- the guardian grant cap -------------------------------------------------------------------

@@ -426,8 +426,8 @@ def test_session_end_is_real_time_across_a_dst_change():
     ("unverified", date(2014, 6, 1), Band.UNVERIFIED),
 ], ids=["verified-12", "declared-12", "declared-adult", "verified-adult", "unverified"])
 def test_band_of(status, born, expected):
-    assert band_of(Verification(status, born), WED, at(WED, 10)) is expected
-    assert band_of(None, WED, at(WED, 10)) is Band.UNVERIFIED
+    assert band_of(MINOR, UserFacts("u", Verification(status, born)), WED, at(WED, 10)) is expected
+    assert band_of(MINOR, UserFacts("u"), WED, at(WED, 10)) is Band.UNVERIFIED
 
 
 # -- retry_at is the earliest admission "if nothing else changes" -------------------------------
