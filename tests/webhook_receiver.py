@@ -1,6 +1,6 @@
 """A real HTTP receiver on 127.0.0.1 for the webhook tests: it keeps every request and answers
 from a script of statuses (then 204), optionally with a Retry-After, or holds a request until
-released."""
+released; `endless` makes it answer 200 with a body that never ends (counted in `streamed`)."""
 from __future__ import annotations
 
 import json
@@ -18,6 +18,7 @@ class Receiver:
         self.hold = threading.Event()
         self.hold.set()  # cleared: requests wait until it is set again
         self.lock = threading.Lock()
+        self.endless, self.streamed = False, 0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,11 +28,24 @@ class Receiver:
                     owner.received.append(({k.lower(): v for k, v in self.headers.items()}, raw))
                     status, headers = owner.script.popleft() if owner.script else (204, {})
                 owner.hold.wait(30)
+                if owner.endless:
+                    return self.stream()
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def stream(self):
+                self.send_response(200)
+                self.end_headers()  # no length: the body runs until the connection closes
+                chunk = b"x" * 16384
+                try:
+                    while True:
+                        self.wfile.write(chunk)
+                        owner.streamed += len(chunk)
+                except OSError:  # the reader hung up
+                    pass
 
             def log_message(self, *args):
                 pass
