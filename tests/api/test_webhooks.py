@@ -144,6 +144,32 @@ def test_every_event_type_arrives_signed(client, admin, svc, clock, receiver, to
     assert all(d["attempts"][0]["status_code"] == 204 for d in page["deliveries"])
 
 
+def test_the_age_events_arrive_signed(client, admin, svc, clock, receiver, token, api):
+    """age.band_changed (a verification, a signal) and consent.changed (a guardian's consent),
+    with section 8's bands: a child under 13 needs a parent's consent."""
+    from tests.api.test_age_signals import US_CONSENT_BANDS, policy, put, signal
+
+    policy(client, token, bands=US_CONSENT_BANDS)
+    secret = register(client, admin, receiver.url, ["age.band_changed", "consent.changed"])["secret"]
+    assert client.put("/v1/users/kid/guardians/mum", headers=token("age")).status_code == 200
+    assert put(client, token, "kid", signal(0, 12, "guardian_declared", parental_consent="pending")).status_code == 200
+    clock.advance(seconds=1)  # the latest said counts
+    assert client.put("/v1/guardians/mum/children/kid/consent", json={"granted": True},
+                      headers=token("guardian")).status_code == 200
+    api.verify("teen", "2012-03-01")  # 14 on the clock's day
+    assert api.status("kid")["allowed"] is True and _drain(svc, clock) == 4
+    with time_machine.travel(clock.now(), tick=False):
+        bodies = [(b["type"], b["data"]) for b in receiver.verified(secret)]
+    said = {(t, d["user_id"], d.get("band"), d.get("previous"), d.get("parental_consent"), tuple(d.get("basis", ())))
+            for t, d in bodies}  # a batch is sent at once: any order
+    assert len(bodies) == 4 and said == {
+        ("consent.changed", "kid", "under_13", None, "pending", ()),
+        ("age.band_changed", "kid", "under_13", "unverified", None, ("os_age_signal",)),
+        ("consent.changed", "kid", "under_13", "pending", "granted", ()),
+        ("age.band_changed", "teen", "age_13_15", "unverified", None, ("verification",))}
+    assert all(d["guardian_ids"] == (["mum"] if d["user_id"] == "kid" else []) for _, d in bodies)
+
+
 def test_only_subscribed_types_are_written(client, admin, svc, receiver, token):
     register(client, admin, receiver.url, ["guardian.unlinked"])
     assert client.put("/v1/users/kid/guardians/mum", headers=token("age")).status_code == 200
