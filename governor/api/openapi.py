@@ -15,12 +15,12 @@ from governor.api.complaints import COMPLAINT_ID, MAX_PAGE
 from governor.api.guardians import REQUEST_ID
 from governor.api.schemas import USER_ID
 from governor.api.sessions import SESSION_ID
-from governor.api.spec import admin, guardians, ops, records, sessions, webhooks
+from governor.api.spec import admin, age, guardians, ops, records, sessions, webhooks
 from governor.api.spec.op import JSON, LIMIT_MAX, PROBLEM, Op
 
 assert LIMIT_MAX == MAX_PAGE  # noqa: S101  (the documented page size is the one the views allow)
 
-AREAS = (sessions, admin, records, guardians, webhooks, ops)  # a new area: its module here
+AREAS = (sessions, age, admin, records, guardians, webhooks, ops)  # a new area: its module here
 OPS: list[Op] = [op for area in AREAS for op in area.OPS]
 TAGS = {"sessions": "A chat frontend's session loop (scope `sessions`)",
         "users": "One user's status, verification and use",
@@ -46,6 +46,8 @@ PATH_TEXT = {"user_id": "the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, c
              "request_id": "the time request's `id`"}
 PATH_PARAMS.update(webhooks.PATH_PARAMS)
 PATH_TEXT.update(webhooks.PATH_TEXT)
+PATH_PARAMS.update(age.PATH_PARAMS)
+PATH_TEXT.update(age.PATH_TEXT)
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 STATUS_TEXT = {200: "OK", 201: "Created", 400: "The body is not JSON", 401: "No valid bearer token",
                403: "The token's scopes do not allow this", 404: "Not found",

@@ -13,7 +13,8 @@ def test_openapi_documents_every_route(app, client):
     served = {(m, r.rule.replace("<uid>", "{user_id}").replace("<session_id>", "{session_id}")
                .replace("<cid>", "{complaint_id}").replace("<gid>", "{guardian_id}")
                .replace("<rid>", "{request_id}").replace("<grant>", "{grant_id}")
-               .replace("<name>", "{name}").replace("<did>", "{delivery_id}"))
+               .replace("<name>", "{name}").replace("<did>", "{delivery_id}")
+               .replace("<source>", "{source}"))
               for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}
               if not r.rule.startswith("/admin")}  # the console's HTML pages are not the API
     assert documented == served

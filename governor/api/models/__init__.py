@@ -23,6 +23,7 @@ from governor.api.models.admin import (
     UserSessionOut,
     UserSettingsOut,
 )
+from governor.api.models.age import AgeOut, AgeSetOut, AgeSignalOut, AgeSignalSetOut, AgeSummaryOut
 from governor.api.models.base import WINDOW_PATTERN, Band, Out, Window
 from governor.api.models.decisions import (
     DayOut,
@@ -67,7 +68,8 @@ from governor.api.models.records import (
 )
 
 __all__ = [
-    "WINDOW_PATTERN", "BadEventOut", "Band", "BandReport", "BandRulesDoc", "BandsDoc", "ChildOut", "ChildrenOut",
+    "WINDOW_PATTERN", "AgeOut", "AgeSetOut", "AgeSignalOut", "AgeSignalSetOut", "AgeSummaryOut",
+    "BadEventOut", "Band", "BandReport", "BandRulesDoc", "BandsDoc", "ChildOut", "ChildrenOut",
     "ClockOut", "ComplaintCounts", "ComplaintOut", "ComplaintStatusOut", "ComplaintsPage", "ControlsOut", "DayOut",
     "DecisionOut", "EndedOut", "ErasedOut", "EventOut", "EventsPage", "GrantOut", "GuardianErasedOut",
     "GuardianGrantAdded", "GuardianGrantCounts", "GuardianGrantOut", "GuardianOut", "GuardiansOut",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date as date_
 from typing import Literal
 
+from governor.api.models.age import AgeSummaryOut
 from governor.api.models.base import Band, Out
 
 Reason = Literal["ok", "daily_limit_reached", "weekly_limit_reached", "curfew", "quiet_hours", "cooldown",
-                 "locked", "verification_required", "too_many_sessions"]
+                 "locked", "verification_required", "consent_required", "too_many_sessions"]
 
 
 class WarningOut(Out):
@@ -98,6 +99,8 @@ class StatusOut(DecisionOut):
     verification: StatusVerificationOut | None
     active_sessions: int
     """how many of the user's sessions are running"""
+    age: AgeSummaryOut
+    """the user's age from every signal (section 8; GET /v1/users/{user_id}/age lists the signals)"""
 
 
 class VerifiedOut(VerificationOut):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from governor.api.models.base import Out, Window
+from governor.api.models.base import Band, Out, Window
 from governor.domain.policy import DAY_KEYS
 
 Minutes = Annotated[int, Field(ge=0, le=100_000)]
@@ -43,15 +43,14 @@ class BandRulesDoc(Out):
     """purpose -> minutes a local day that do not count toward the limits"""
     guardian_grant_max_minutes: Minutes | None = None
     """the most extra minutes guardians together may grant for one local day; absent: none"""
+    min_age: Annotated[int, Field(ge=0, le=150)] | None = None
+    """where the band starts, in whole years (the standard bands may omit it; not on `unverified`)"""
+    requires_parental_consent: bool = False
+    """true: no chat until a parent's consent is granted (reason `consent_required`); not on `adult`"""
 
 
-class BandsDoc(Out):
-    """Every band's rules: all five are required."""
-    under_8: BandRulesDoc
-    age_8_15: BandRulesDoc
-    age_16_17: BandRulesDoc
-    adult: BandRulesDoc
-    unverified: BandRulesDoc
+BandsDoc = dict[Band, BandRulesDoc]
+"""Every band's rules, by name: `adult` and `unverified` are required, the others are the policy's own."""
 
 
 class PolicyIn(Out):
@@ -65,6 +64,12 @@ class PolicyIn(Out):
     holidays: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]] = []
     """dates of day type `holiday`"""
     bands: BandsDoc
+    adult_age: Annotated[int, Field(ge=1, le=150)] = 18
+    """the age of majority, where the band `adult` starts"""
+    adult_min_assurance: Literal["low", "substantial", "high"] = "substantial"
+    """the least assurance of the deciding signals that gives `adult`; short of it, `unverified`"""
+    age_signal_valid_days: Annotated[int, Field(ge=1, le=100_000)] = 365
+    """how long an age signal without its own `expires_at` counts after it was observed"""
     version: Any = None
     activated_at: Any = None
     activated_by: Any = None
@@ -77,6 +82,9 @@ class PolicyOut(Out):
     description: str
     holidays: list[date_]
     bands: BandsDoc
+    adult_age: int
+    adult_min_assurance: Literal["low", "substantial", "high"]
+    age_signal_valid_days: int
     version: int
     activated_at: str | None
     activated_by: str | None

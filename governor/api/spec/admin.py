@@ -15,7 +15,8 @@ RULES = {"daily_limit_minutes": 60, "allowed_hours": ["06:00-22:00"], "continuou
 POLICY_DOC = {"name": "cn-minor-mode", "timezone": "Asia/Shanghai", "description": "China Minor Mode",
               "holidays": [], "bands": {"under_8": {**RULES, "daily_limit_minutes": 40}, "age_8_15": RULES,
                                         "age_16_17": {**RULES, "daily_limit_minutes": 120},
-                                        "adult": {}, "unverified": {**RULES, "daily_limit_minutes": 40}}}
+                                        "adult": {}, "unverified": {**RULES, "daily_limit_minutes": 40}},
+              "adult_age": 18, "adult_min_assurance": "substantial", "age_signal_valid_days": 365}
 
 OPS = [
     Op("get", "/v1/admin/users/{user_id}", "getUser", "admin",

@@ -47,7 +47,9 @@ OPS = [
                    "event): show it before the chat opens. Adds the verification (without the birth date) "
                    "and how many sessions are running.",
        errors={422: "Invalid `user_id`, an unknown `purpose`, or an unknown query parameter"},
-       answer={**REFUSED, "verification": {k: v for k, v in VERIFICATION.items()}, "active_sessions": 0}),
+       answer={**REFUSED, "verification": {k: v for k, v in VERIFICATION.items()}, "active_sessions": 0,
+               "age": {"band": "age_8_15", "age_min": 12, "age_max": 12, "basis": ["verification"],
+                       "parental_consent": None}}),
     Op("put", "/v1/users/{user_id}/age-verification", "setAgeVerification", "users", "Store an age verification",
        ("age", "admin"), body=AgeVerification, responses={200: m.VerifiedOut},
        description="A verifier (or an admin) says how old the user is. The band follows from the birth date "
