@@ -84,7 +84,7 @@ def get_raw(tx: Tx, user_id: str, lock: bool = False) -> tuple | None:
 
 def get_seen(tx: Tx, user_id: str) -> tuple | None:
     """`get_raw` with the latest heartbeat of the user's running sessions last: equal answers
-    mean nothing that a status reads has changed (service/sessions._seen)."""
+    mean nothing that a status reads has changed (service/sessions/seen.read)."""
     return tx.one(_SEEN, {"user_id": user_id})
 
 

@@ -33,6 +33,7 @@ from governor.clock import FakeClock
 from governor.domain.engine import decide, decide_heartbeat
 from governor.service import sessions
 from governor.service.context import Services
+from governor.service.sessions import steps
 from governor.store import users as user_store
 from governor.store.database import Database
 from tests.conftest import BACKENDS, DEFAULT_POLICY, settings_for
@@ -84,7 +85,7 @@ class Fresh:
             with svc.db.hot_read() as tx:
                 user = user_store.get(tx, uid)
                 policy = svc.policy_at(user.policy_version if user else user_store.policy_version(tx))
-                facts, use, _ = sessions._gather(tx, policy, user, uid, now, svc.grace, exclude=exclude)
+                facts, use, _ = steps.gather(tx, policy, user, uid, now, svc.grace, exclude=exclude)
             return policy, facts, use
         finally:
             svc.db.dispose()

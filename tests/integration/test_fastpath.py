@@ -27,6 +27,7 @@ from governor.domain.decision import Verification
 from governor.domain.engine import decide, decide_heartbeat, reset_gap
 from governor.errors import SessionEnded
 from governor.service import admin, guardians, sessions, users
+from governor.service.sessions import fastways, seen, steps
 from governor.store import sessions as session_store
 from governor.store import users as user_store
 from tests.conftest import BACKENDS, settings_for, shanghai
@@ -39,18 +40,18 @@ GRACE = timedelta(seconds=120)  # the default heartbeat grace
 def checked(monkeypatch):
     """Counts fast answers, and fails on any that differs from the full decision."""
     hits = []
-    fast = sessions._advance
+    fast = fastways.advance
 
     def advance_and_check(tx, policy, user, acc, ends_at, now):
         answer = fast(tx, policy, user, acc, ends_at, now)
         if answer is not None:
-            facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, GRACE)
+            facts, use, _ = steps.gather(tx, policy, user, user.user_id, now, GRACE)
             full = decide_heartbeat(policy, facts, use, now, ends_at)
             assert answer == full, f"fast {answer}\nfull {full}"
             hits.append(now)
         return answer
 
-    from_snapshot = sessions._status_from_snapshot
+    from_snapshot = seen.from_snapshot
 
     def status_and_check(policy, user, facts, use, now):
         answer = from_snapshot(policy, user, facts, use, now)
@@ -60,7 +61,7 @@ def checked(monkeypatch):
             hits.append(now)
         return answer
 
-    one_go = sessions._fast
+    one_go = fastways.fast
 
     def one_go_and_check(svc, session_id, client, tx=None):
         def reading():  # SQLite: the heartbeat's own write transaction; PostgreSQL: what is stored
@@ -74,18 +75,18 @@ def checked(monkeypatch):
             with reading() as r:
                 user = user_store.lock_by_pk(r, before.user_pk)  # (a lock for one statement: a read)
                 policy = svc.policy_at(user.policy_version)
-                facts, use, _ = sessions._gather(r, policy, user, user.user_id, now, GRACE, exclude=session_id)
+                facts, use, _ = steps.gather(r, policy, user, user.user_id, now, GRACE, exclude=session_id)
             full = decide_heartbeat(policy, facts, use, now, before.ends_at)
             assert answer == full, f"fast {answer}\nfull {full}"
             hits.append(now)
         return answer
 
-    in_one = sessions._in_one
+    in_one = fastways.in_one
 
     def in_one_and_check(svc, session_id, client):
         """The one-statement heartbeat books what the domain would (ledger.book on the state
         before) and answers what the full decision says."""
-        days = sessions._days_around(svc.clock.now())
+        days = fastways.days_around(svc.clock.now())
         with svc.db.hot_read() as tx:
             before = session_store.heartbeat_view(tx, session_id, client, days)
         answer = in_one(svc, session_id, client)
@@ -95,7 +96,7 @@ def checked(monkeypatch):
                 after = session_store.heartbeat_view(tx, session_id, client, days)
                 user = user_store.lock_by_pk(tx, after.user.pk)
                 policy = svc.policy_at(user.policy_version)
-                facts, use, _ = sessions._gather(tx, policy, user, user.user_id, now, GRACE, exclude=session_id)
+                facts, use, _ = steps.gather(tx, policy, user, user.user_id, now, GRACE, exclude=session_id)
             full = decide_heartbeat(policy, facts, use, now, before.session.ends_at)
             assert answer == full, f"in one {answer}\nfull {full}"
             gap = ledger.covered_interval(before.session.last_seen_at, now, svc.grace, before.session.ends_at)
@@ -119,11 +120,11 @@ def checked(monkeypatch):
     def disagreement(*args):
         raise AssertionError(args[0] % args[1:])
 
-    monkeypatch.setattr(sessions.log, "error", disagreement)  # the one-statement way and the domain's
-    monkeypatch.setattr(sessions, "_fast", one_go_and_check)
-    monkeypatch.setattr(sessions, "_in_one", in_one_and_check)
-    monkeypatch.setattr(sessions, "_advance", advance_and_check)
-    monkeypatch.setattr(sessions, "_status_from_snapshot", status_and_check)
+    monkeypatch.setattr(fastways.log, "error", disagreement)  # the one-statement way and the domain's
+    monkeypatch.setattr(fastways, "fast", one_go_and_check)
+    monkeypatch.setattr(fastways, "in_one", in_one_and_check)
+    monkeypatch.setattr(fastways, "advance", advance_and_check)
+    monkeypatch.setattr(seen, "from_snapshot", status_and_check)
     return hits
 
 
@@ -133,7 +134,7 @@ def full_status(svc, user_id: str, purpose: str | None = None) -> sessions.Statu
     with svc.db.hot_read() as tx:
         user = user_store.get(tx, user_id)
         policy = svc.policy_at(user.policy_version if user is not None else user_store.policy_version(tx))
-        facts, use, active = sessions._gather(tx, policy, user, user_id, now, GRACE)
+        facts, use, active = steps.gather(tx, policy, user, user_id, now, GRACE)
     return sessions.Status(decide(policy, facts, use, now, purpose=purpose), facts, len(active))
 
 
@@ -259,8 +260,8 @@ def test_the_one_statement_heartbeat_only_where_it_is_exact(sqlite_template, tmp
     the one-statement way answers only the plain ones."""
     svc, clock = _service(sqlite_template, tmp_path, "cases", shanghai(2026, 12, 2, 9, 0), pg)
     answered = []
-    in_one = sessions._in_one
-    monkeypatch.setattr(sessions, "_in_one", lambda *a: answered.append(in_one(*a)) or answered[-1])
+    in_one = fastways.in_one
+    monkeypatch.setattr(fastways, "in_one", lambda *a: answered.append(in_one(*a)) or answered[-1])
     users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
     admin.change_settings(svc, KID, admin.KEEP, 20, "admin")  # the time left ends it before the break
     sid = sessions.start(svc, KID, "t").session_id
@@ -352,11 +353,11 @@ MINUTELY = st.lists(st.one_of(
 @given(steps=MINUTELY, hour=st.sampled_from([6, 9, 13, 21, 23]), micro=st.integers(0, 999_999))
 def test_one_statement_heartbeats_equal_full_decisions(sqlite_template, tmp_path_factory, checked, pg_admin,
                                                        monkeypatch, steps, hour, micro):
-    """PostgreSQL's one-statement heartbeat (sessions._in_one) under heartbeats a minute or so
+    """PostgreSQL's one-statement heartbeat (fastways.in_one) under heartbeats a minute or so
     apart, as in life, with the other changes in between; the clock off whole seconds."""
     answered = []
-    in_one = sessions._in_one  # (the `checked` fixture's check of it)
-    monkeypatch.setattr(sessions, "_in_one", lambda *a: answered.append(in_one(*a)) or answered[-1])
+    in_one = fastways.in_one  # (the `checked` fixture's check of it)
+    monkeypatch.setattr(fastways, "in_one", lambda *a: answered.append(in_one(*a)) or answered[-1])
     start = shanghai(2026, 12, 2, hour, 0) + timedelta(microseconds=micro)
     svc, clock = _service(sqlite_template, tmp_path_factory.mktemp("fp1"), "db", start, pg_admin)
     _drive(svc, clock, steps, True, pg_admin)

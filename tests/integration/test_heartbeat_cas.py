@@ -1,7 +1,7 @@
-"""PostgreSQL's lock-free heartbeat (service/sessions._fast, store/sessions.save_heartbeat): a
+"""PostgreSQL's lock-free heartbeat (service/sessions/fastways.fast, store/sessions.save_heartbeat): a
 change of the user's committed between its read and its write makes the write miss (it compares
 the user row's version), and the heartbeat is then decided in full under the user's lock, from the
-changed facts, booked once. And the one-statement heartbeat (sessions._in_one): a change committed
+changed facts, booked once. And the one-statement heartbeat (fastways.in_one): a change committed
 while it waits for the user's row makes it write nothing. (On SQLite the heartbeat's read and
 write run in one write transaction, the only writer: nothing can come between them.)"""
 from __future__ import annotations
@@ -19,6 +19,7 @@ from governor import create_app
 from governor.clock import FakeClock
 from governor.domain.decision import Verification
 from governor.service import admin, sessions, users
+from governor.service.sessions import fastways
 from governor.store import sessions as session_store
 from tests.conftest import settings_for, shanghai
 
@@ -33,7 +34,7 @@ def _service(url):
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_grant_between_read_and_write_sends_the_heartbeat_the_locked_way(db_url, monkeypatch):
-    monkeypatch.setattr(sessions, "_in_one", lambda svc, session_id, client: None)  # the two-statement way here
+    monkeypatch.setattr(fastways, "in_one", lambda svc, session_id, client: None)  # the two-statement way here
     svc, clock = _service(db_url)
     users.set_verification(svc, KID, Verification("verified", date(2014, 6, 15)), "t")
     sid = sessions.start(svc, KID, "t").session_id
@@ -78,14 +79,14 @@ def test_a_change_committed_while_the_one_statement_heartbeat_waits_makes_it_wri
     clock.advance(seconds=60)
     sessions.heartbeat(svc, sid, "t")  # the two-statement way: this process learns the policy version
     clock.advance(seconds=60)
-    assert sessions._in_one(svc, sid, "t").used_today == timedelta(minutes=2)  # the one-statement way
+    assert fastways.in_one(svc, sid, "t").used_today == timedelta(minutes=2)  # the one-statement way
 
     dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as other:  # a change of the user's, not yet committed
         other.execute("UPDATE users SET facts_version = facts_version + 1 WHERE user_id = %s", (KID,))
         clock.advance(seconds=60)
         got = []
-        beat = threading.Thread(target=lambda: got.append(sessions._in_one(svc, sid, "t")))
+        beat = threading.Thread(target=lambda: got.append(fastways.in_one(svc, sid, "t")))
         beat.start()
         with psycopg.connect(dsn, autocommit=True) as watch:  # until the heartbeat waits for the row
             for _ in range(1000):
@@ -99,7 +100,7 @@ def test_a_change_committed_while_the_one_statement_heartbeat_waits_makes_it_wri
         beat.join(10)
     assert got == [None]  # wrote nothing
     with svc.db.hot_read() as tx:
-        view = session_store.heartbeat_view(tx, sid, "t", sessions._days_around(clock.now()))
+        view = session_store.heartbeat_view(tx, sid, "t", fastways.days_around(clock.now()))
     assert view.session.counted_ms == 120_000 and view.used[date(2026, 12, 2)] == 120_000
     d = sessions.heartbeat(svc, sid, "t")  # decided afresh (the facts changed), booked once
     assert d.used_today == timedelta(minutes=3)

@@ -1,5 +1,5 @@
 """docs/audit.md's table names every action the code appends to the log: the actions are read
-from the source (string literals given as `action=` to Entry, or to a module's `_audit` helper)."""
+from the source (string literals given as `action=` to Entry, or to an `audit`/`_audit` helper)."""
 from __future__ import annotations
 
 import ast
@@ -24,7 +24,8 @@ def emitted() -> set[str]:
             name = getattr(call.func, "id", getattr(call.func, "attr", None))
             if name == "Entry":
                 found |= set().union(*(literals(k.value) for k in call.keywords if k.arg == "action"))
-            elif name == "_audit":  # the helpers take the action as their one dotted string argument
+            elif name in ("_audit", "audit"):  # helpers (service/sessions/steps.audit) take the action as
+                # their one dotted string argument
                 found |= set().union(*(literals(a) for a in call.args if isinstance(a, ast.Constant)))
     return found
 

@@ -69,7 +69,7 @@ _events = st.lists(st.tuples(st.integers(0, 300), st.sampled_from(["start", "bea
 
 
 def run(events, cap: timedelta):
-    """The union booking (as sessions._accrue does it) and the uncounted rule purposes.account
+    """The union booking (as service/sessions/steps.accrue does it) and the uncounted rule purposes.account
     applies (`uncounted.account`, the same function) over random interleavings."""
     act, marks, now = Activity(), (), BASE
     unc: dict = defaultdict(lambda: ZERO)
