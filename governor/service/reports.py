@@ -1,7 +1,8 @@
 """The daily report for a regulator, from the audit log (which outlives erasure): per band, the
 users active, sessions started, minutes of the sessions that ended that day, refusals per
 reason, time requests made and decided and guardians' grants (section 7); complaints opened and
-closed. No user ids, no pseudonyms, no link ids."""
+closed; per band, the users active by the sources whose signals decided their band (section 8,
+"none" for no signal). No user ids, no pseudonyms, no link ids."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from governor.domain.policy import Band
 from governor.service.context import Services
+from governor.store import age as age_store
 from governor.store import audit_log
 
 ACTIONS = ("session.started", "session.refused", "session.ended", "complaint.filed", "complaint.updated",
@@ -21,7 +22,8 @@ BATCH = 5000
 
 def daily(svc: Services, day: date | None) -> dict[str, Any]:
     with svc.db.read() as s:
-        tz = svc.policy(s).tz
+        policy = svc.policy(s)
+        tz, policy_bands = policy.tz, policy.bands
     day = day or svc.clock.now().astimezone(tz).date()
     start = datetime.combine(day, time(0), tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
@@ -58,11 +60,15 @@ def daily(svc: Services, day: date | None) -> dict[str, Any]:
         if len(rows) < BATCH:
             break
         after = rows[-1][0]
-    bands = {b.value: {"users_active": len(users[b.value]), "sessions": sessions[b.value],
-                       "minutes": round(seconds[b.value] / 60, 1),
-                       "refusals": dict(sorted(refusals[b.value].items())),
-                       "time_requests": {k: requests[b.value][k] for k in REQUEST_KEYS},
-                       "guardian_grants": {"grants": grants[b.value], "minutes": granted[b.value]}} for b in Band}
+    with svc.db.read() as s:  # section 8: which kind of signal decided each active user's band
+        basis = age_store.bases(s, set().union(*users.values()), end)
+    names = list(policy_bands) + sorted(set(users) - set(policy_bands))  # and any band of an earlier version
+    bands = {b: {"users_active": len(users[b]), "sessions": sessions[b], "minutes": round(seconds[b] / 60, 1),
+                 "refusals": dict(sorted(refusals[b].items())),
+                 "time_requests": {k: requests[b][k] for k in REQUEST_KEYS},
+                 "guardian_grants": {"grants": grants[b], "minutes": granted[b]},
+                 "users_by_basis": dict(sorted(Counter("+".join(sorted(basis.get(c, []))) or "none"
+                                                      for c in users[b]).items()))} for b in names}
     return {"date": day.isoformat(), "timezone": str(tz), "bands": bands,
             "refusals": dict(sorted(sum((refusals[b] for b in refusals), Counter()).items())),
             "complaints": {"opened": opened, "closed": closed}}

@@ -4,14 +4,16 @@ guardians' consent (on their links). Every write of signals also writes the user
 signals with the row and never need another statement."""
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from governor.domain import age
-from governor.store.tables import AgeSignal, GuardianLink, User
+from governor.store.tables import AgeSignal, AuditEvent, GuardianLink, User
 
 
 @dataclass(frozen=True)
@@ -92,5 +94,23 @@ def set_guardian_consent(s: Session, link_id: str, consent: str, now: datetime) 
 
 # -- the daily report --------------------------------------------------------------------------
 
-def users_with_signals(s: Session) -> int:
-    return s.execute(select(func.count(func.distinct(AgeSignal.user_pk)))).scalar()
+AGE_ACTIONS = ("age.signal_set", "age.signal_withdrawn", "consent.changed", "verification.changed")
+
+
+def bases(s: Session, chains: Iterable[str], before: datetime) -> dict[str, list[str]]:
+    """Per user chain, the sources that decided its band after its last age event before
+    `before` (a verification's event: ["verification"], or none when it withdrew it); chains
+    without one are left out. Reads the audit log, which names no user."""
+    out: dict[str, list[str]] = {}
+    chains = list(chains)
+    for i in range(0, len(chains), 500):
+        rows = s.execute(select(AuditEvent.chain, AuditEvent.action, AuditEvent.data).where(
+            AuditEvent.chain.in_(chains[i:i + 500]), AuditEvent.action.in_(AGE_ACTIONS), AuditEvent.at < before)
+            .order_by(AuditEvent.chain, AuditEvent.seq))
+        for chain, action, data in rows:
+            d = json.loads(data)
+            if action == "verification.changed":
+                out[chain] = [] if d.get("status") == "unverified" else ["verification"]
+            else:
+                out[chain] = list(d.get("basis") or [])
+    return out

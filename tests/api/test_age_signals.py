@@ -170,3 +170,16 @@ def test_the_same_consent_again_records_nothing(client, token):
         assert r.status_code == 200 and r.json["parental_consent"] == "denied"
     events = client.get("/v1/audit/events?user_id=u-10&action=consent.changed", headers=token("audit")).json
     assert len(events["events"]) == 1 and "mum" not in json.dumps(events)
+
+
+def test_the_daily_report_counts_users_by_what_decided_their_band_without_ids(client, token, api):
+    put(client, token, "r-1", signal(13, 15))
+    put(client, token, "r-2", signal(13, 17, "estimated", "low"), "estimation")
+    put(client, token, "r-2", signal(13, 15), "os_age_signal")
+    api.verify("r-3", "2012-01-01")
+    for uid in ("r-1", "r-2", "r-3", "r-4"):
+        api.started(uid)
+    rep = client.get("/v1/admin/reports/daily?date=2026-12-02", headers=token("admin")).json
+    assert rep["bands"]["age_8_15"]["users_by_basis"] == {"os_age_signal": 2, "verification": 1}
+    assert rep["bands"]["unverified"]["users_by_basis"] == {"none": 1}
+    assert not any(uid in json.dumps(rep) for uid in ("r-1", "r-2", "r-3", "r-4"))

@@ -70,7 +70,8 @@ def test_daily_report_aggregates_without_user_ids(client, clock, token):
     assert rep["bands"]["age_8_15"] == {"users_active": 1, "sessions": 1, "minutes": 30.0,
                                         "refusals": {"cooldown": 1},
                                         "time_requests": {"requested": 0, "approved": 0, "denied": 0, "expired": 0},
-                                        "guardian_grants": {"grants": 0, "minutes": 0}}
+                                        "guardian_grants": {"grants": 0, "minutes": 0},
+                                        "users_by_basis": {"verification": 1}}  # section 8: what decided
     assert rep["bands"]["unverified"]["sessions"] == 1 and rep["bands"]["unverified"]["refusals"] == {"curfew": 1}
     assert rep["refusals"] == {"cooldown": 1, "curfew": 1}
     assert rep["complaints"] == {"opened": 1, "closed": 0}

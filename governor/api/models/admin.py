@@ -156,6 +156,9 @@ class BandReport(Out):
     """refused starts and heartbeats per reason"""
     time_requests: TimeRequestCounts
     guardian_grants: GuardianGrantCounts
+    users_by_basis: dict[str, int]
+    """the active users by the sources whose age signals decided their band, joined with `+`
+    (e.g. `verification`, `os_age_signal`, `estimation+os_age_signal`), `none` without one"""
 
 
 class ComplaintCounts(Out):

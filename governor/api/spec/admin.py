@@ -138,6 +138,7 @@ OPS = [
                "bands": {"age_8_15": {"users_active": 120, "sessions": 310, "minutes": 5400.5,
                                       "refusals": {"curfew": 12, "daily_limit_reached": 30},
                                       "time_requests": {"requested": 9, "approved": 6, "denied": 2, "expired": 1},
-                                      "guardian_grants": {"grants": 6, "minutes": 90}}},
+                                      "guardian_grants": {"grants": 6, "minutes": 90},
+                                      "users_by_basis": {"os_age_signal": 80, "verification": 40}}},
                "refusals": {"curfew": 12, "daily_limit_reached": 30}, "complaints": {"opened": 2, "closed": 1}}),
 ]
