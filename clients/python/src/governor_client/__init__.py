@@ -15,6 +15,7 @@ honouring `Retry-After`) are spent. The parent app's calls (children, week summa
 grants, time requests) and a child's requests for more time are methods of the same client, with a
 token of the scope they need. See docs/integration.md.
 """
+from governor_client.age import age_signal_from_apple, age_signal_from_google_play, age_signal_from_os_bracket
 from governor_client.client import UNSET, GovernorClient
 from governor_client.errors import GovernorError, GovernorUnavailable
 from governor_client.models import (
@@ -35,4 +36,5 @@ from governor_client.session import GovernorSession
 __version__ = "0.2.0"
 __all__ = ["UNSET", "Child", "Controls", "Day", "Decision", "GovernorClient", "GovernorError", "GovernorSession",
            "GovernorUnavailable", "Grant", "GuardianGrant", "TimeRequest", "TimeRequestCounts", "TimeRequestStatus",
-           "Warning", "WeekSummary"]
+           "Warning", "WeekSummary", "age_signal_from_apple", "age_signal_from_google_play",
+           "age_signal_from_os_bracket"]

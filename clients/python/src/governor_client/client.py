@@ -172,6 +172,23 @@ class GovernorClient:
         path = f"/v1/guardians/{_seg(guardian_id)}/time-requests/{_seg(request_id)}"
         return TimeRequest.from_json(self._call("PATCH", path, json=body, repeatable=False))
 
+    # -- age signals (DESIGN section 8; a token of scope `age`) ---------------------------------
+
+    def set_age_signal(self, user_id: str, source: str, signal: dict[str, Any]) -> dict[str, Any]:
+        """Store `source`'s age signal (a body from `age_signal_from_apple`, ..._from_google_play or
+        ..._from_os_bracket, or your own); the answer has the stored `signal` and the user's `age`
+        (band, span, basis, parental consent). A bad field is a GovernorError 422 that names it."""
+        return self._call("PUT", f"/v1/users/{_seg(user_id)}/age-signals/{_seg(source)}", json=signal)
+
+    def withdraw_age_signal(self, user_id: str, source: str) -> dict[str, Any]:
+        """Withdraw `source`'s signal; the user's age after it. None there: a GovernorError 404."""
+        return self._call("DELETE", f"/v1/users/{_seg(user_id)}/age-signals/{_seg(source)}")
+
+    def set_parental_consent(self, guardian_id: str, user_id: str, granted: bool) -> dict[str, Any]:
+        """A linked guardian gives or withdraws consent (scope `guardian`); the child's age after it."""
+        path = f"/v1/guardians/{_seg(guardian_id)}/children/{_seg(user_id)}/consent"
+        return self._call("PUT", path, json={"granted": granted})
+
     @staticmethod
     def _controls_path(guardian_id: str, user_id: str) -> str:
         return f"/v1/guardians/{_seg(guardian_id)}/children/{_seg(user_id)}/controls"
