@@ -1,4 +1,5 @@
 /** GovernorClient: every call, its retries, and how answers become values or thrown errors. */
+import type { AgeSignal } from "./age.js";
 import { GovernorError, GovernorUnavailable } from "./errors.js";
 import { GovernorSession, type SessionOptions } from "./session.js";
 import type {
@@ -91,6 +92,25 @@ export class GovernorClient {
   /** A request as it stands now (`pending`, `approved`, `denied` or `expired`), to show the child. */
   timeRequest(requestId: string): Promise<TimeRequest> {
     return this.call("GET", `/v1/time-requests/${seg(requestId)}`);
+  }
+
+  // -- age signals (DESIGN section 8; a token of scope age) -----------------------------------
+
+  /** Store `source`'s age signal (a body from ageSignalFromApple, ...FromGooglePlay or ...FromOsBracket):
+   * the stored signal and the user's age (band, span, basis, parental consent). A bad field is a
+   * GovernorError 422 that names it. */
+  setAgeSignal(userId: string, source: string, signal: AgeSignal): Promise<Record<string, any>> {
+    return this.call("PUT", `/v1/users/${seg(userId)}/age-signals/${seg(source)}`, signal);
+  }
+
+  /** Withdraw `source`'s signal; the user's age after it (none there: a GovernorError 404). */
+  withdrawAgeSignal(userId: string, source: string): Promise<Record<string, any>> {
+    return this.call("DELETE", `/v1/users/${seg(userId)}/age-signals/${seg(source)}`);
+  }
+
+  /** A linked guardian gives or withdraws consent (scope guardian); the child's age after it. */
+  setParentalConsent(guardianId: string, userId: string, granted: boolean): Promise<Record<string, any>> {
+    return this.call("PUT", `/v1/guardians/${seg(guardianId)}/children/${seg(userId)}/consent`, { granted });
   }
 
   // -- the parent app (scope guardian) ---------------------------------------------------------

@@ -19,6 +19,10 @@
  * generated: `npm run generate`).
  */
 export { GovernorClient, type ClientOptions } from "./client.js";
+export {
+  ageSignalFromApple, ageSignalFromGooglePlay, ageSignalFromOsBracket, APPLE_SOURCE, GOOGLE_PLAY_SOURCE, OS_SOURCE,
+  type AgeMethod, type AgeSignal, type Assurance, type ParentalConsent,
+} from "./age.js";
 export { GovernorError, GovernorUnavailable } from "./errors.js";
 export { GovernorSession, type SessionOptions } from "./session.js";
 export type {

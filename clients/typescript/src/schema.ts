@@ -124,6 +124,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{user_id}/age-signals/{source}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Store an age signal of one source
+         * @description A phone's, an app store's or an estimator's say about the user's age, as a range (docs/age-signals.md maps Apple's, Google Play's and the AB 1043 answers). One signal per `source` (1-64 of `a-z 0-9 _ . -`); a new one replaces it. The range is kept as a span of possible birth dates, so the band moves on the right birthday by itself. The band is derived from every current signal: the highest assurance decides, spans that agree narrow each other, where they contradict the youngest stands, and a self-declared or estimated adult is `unverified`. Audited as `age.signal_set` (never a birth date); a change of band or consent is sent as the webhooks `age.band_changed`, `consent.changed`.
+         */
+        put: operations["setAgeSignal"];
+        post?: never;
+        /**
+         * Withdraw an age signal
+         * @description The source withdraws its signal (the source `verification` withdraws the verification, as `status: unverified` does). Audited as `age.signal_withdrawn`. No body.
+         */
+        delete: operations["withdrawAgeSignal"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{user_id}/age": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's age and its signals
+         * @description The band the user is in today, the span of their age after combining the signals that decided (`basis`), the parental consent in force, and every signal with its provenance, lapsed ones included (`current: false`). An id never seen is an unverified user.
+         */
+        get: operations["getAge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/guardians/{guardian_id}/children/{user_id}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Give or withdraw a parent's consent
+         * @description A linked guardian gives (`true`) or withdraws (`false`) consent; in a band with `requires_parental_consent` the child may chat only while the latest consent said (by a guardian or an age signal) is `granted`. Withdrawing ends a running session at its next heartbeat (reason `consent_required`). Withdrawing consent never given records `denied`. Audited as `consent.changed` by link id; the same answer again changes nothing.
+         */
+        put: operations["setParentalConsent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users/{user_id}": {
         parameters: {
             query?: never;
@@ -973,13 +1037,13 @@ export interface components {
              * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "consent_required" | "too_many_sessions";
             /**
              * Band
-             * @description the age band the decision used
-             * @enum {string}
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
              */
-            band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
+            band: string;
             /**
              * Used Today Seconds
              * @description chat time booked on the user's current local day, whole seconds rounded down
@@ -1073,13 +1137,13 @@ export interface components {
              * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "consent_required" | "too_many_sessions";
             /**
              * Band
-             * @description the age band the decision used
-             * @enum {string}
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
              */
-            band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
+            band: string;
             /**
              * Used Today Seconds
              * @description chat time booked on the user's current local day, whole seconds rounded down
@@ -1123,13 +1187,13 @@ export interface components {
              * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "consent_required" | "too_many_sessions";
             /**
              * Band
-             * @description the age band the decision used
-             * @enum {string}
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
              */
-            band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
+            band: string;
             /**
              * Used Today Seconds
              * @description chat time booked on the user's current local day, whole seconds rounded down
@@ -1205,13 +1269,13 @@ export interface components {
              * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "consent_required" | "too_many_sessions";
             /**
              * Band
-             * @description the age band the decision used
-             * @enum {string}
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
              */
-            band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
+            band: string;
             /**
              * Used Today Seconds
              * @description chat time booked on the user's current local day, whole seconds rounded down
@@ -1250,6 +1314,38 @@ export interface components {
              *     that ended it (`daily_limit_reached`, `curfew`, ...)
              */
             end_reason: string;
+        };
+        /**
+         * AgeSummaryOut
+         * @description The user's age as the decision uses it today (a status shows this, without the signals).
+         */
+        AgeSummaryOut: {
+            /**
+             * Band
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
+             */
+            band: string;
+            /**
+             * Age Min
+             * @description the least the user's age can be today, after combining the signals that decided; null without any
+             */
+            age_min: number | null;
+            /**
+             * Age Max
+             * @description the most it can be today; null: no upper bound, or no signal
+             */
+            age_max: number | null;
+            /**
+             * Basis
+             * @description the sources whose signals decided (empty: `unverified` for want of a signal that counts)
+             */
+            basis: string[];
+            /**
+             * Parental Consent
+             * @description the latest a signal or a linked guardian said; null: nobody has said anything
+             */
+            parental_consent: ("granted" | "pending" | "denied" | "revoked") | null;
         };
         /**
          * StatusVerificationOut
@@ -1296,13 +1392,13 @@ export interface components {
              * @description `ok` when allowed; otherwise what refuses (the one with the latest `retry_at` when several do)
              * @enum {string}
              */
-            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "too_many_sessions";
+            reason: "ok" | "daily_limit_reached" | "weekly_limit_reached" | "curfew" | "quiet_hours" | "cooldown" | "locked" | "verification_required" | "consent_required" | "too_many_sessions";
             /**
              * Band
-             * @description the age band the decision used
-             * @enum {string}
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
              */
-            band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
+            band: string;
             /**
              * Used Today Seconds
              * @description chat time booked on the user's current local day, whole seconds rounded down
@@ -1334,6 +1430,8 @@ export interface components {
              * @description how many of the user's sessions are running
              */
             active_sessions: number;
+            /** @description the user's age from every signal (section 8; GET /v1/users/{user_id}/age lists the signals) */
+            age: components["schemas"]["AgeSummaryOut"];
         };
         /**
          * AgeVerification
@@ -1447,6 +1545,192 @@ export interface components {
             days: components["schemas"]["DayOut"][];
         };
         /**
+         * AgeSignalIn
+         * @description One source's say about a user's age: the range the user's age lay in when observed.
+         */
+        AgeSignalIn: {
+            /**
+             * Age Min
+             * @description the least the age can be, in whole years (0 for "under 13")
+             */
+            age_min: number;
+            /**
+             * Age Max
+             * @description the most the age can be; null: no upper bound ("18 or over")
+             */
+            age_max: number | null;
+            /**
+             * Method
+             * @description how the range was established
+             * @enum {string}
+             */
+            method: "self_declared" | "guardian_declared" | "payment_checked" | "id_checked" | "estimated" | "other";
+            /**
+             * Assurance
+             * @description how much it can be trusted: `low`, `substantial` or `high`
+             * @enum {string}
+             */
+            assurance: "low" | "substantial" | "high";
+            /**
+             * Observed At
+             * @description when the range held (default now; never in the future)
+             * @default null
+             */
+            observed_at: string | null;
+            /**
+             * Expires At
+             * @description when it stops counting (default: the policy's `age_signal_valid_days` after `observed_at`)
+             * @default null
+             */
+            expires_at: string | null;
+            /**
+             * Parental Consent
+             * @description a parent's consent as the source knows it (`granted`, `pending`, `denied`, `revoked`)
+             * @default null
+             */
+            parental_consent: ("granted" | "pending" | "denied" | "revoked") | null;
+        };
+        /**
+         * AgeSetOut
+         * @description The user's age after the change.
+         */
+        AgeSetOut: {
+            /**
+             * Band
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
+             */
+            band: string;
+            /**
+             * Age Min
+             * @description the least the user's age can be today, after combining the signals that decided; null without any
+             */
+            age_min: number | null;
+            /**
+             * Age Max
+             * @description the most it can be today; null: no upper bound, or no signal
+             */
+            age_max: number | null;
+            /**
+             * Basis
+             * @description the sources whose signals decided (empty: `unverified` for want of a signal that counts)
+             */
+            basis: string[];
+            /**
+             * Parental Consent
+             * @description the latest a signal or a linked guardian said; null: nobody has said anything
+             */
+            parental_consent: ("granted" | "pending" | "denied" | "revoked") | null;
+            /** User Id */
+            user_id: string;
+        };
+        /**
+         * AgeSignalOut
+         * @description One source's signal as stored, with its provenance (never a birth date).
+         */
+        AgeSignalOut: {
+            /** Source */
+            source: string;
+            /**
+             * Age Min
+             * @description as given (for the source `verification`: the age on the day it was verified)
+             */
+            age_min: number;
+            /** Age Max */
+            age_max: number | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "self_declared" | "guardian_declared" | "payment_checked" | "id_checked" | "estimated" | "other";
+            /**
+             * Assurance
+             * @enum {string}
+             */
+            assurance: "low" | "substantial" | "high";
+            /**
+             * Observed At
+             * @description when the range held, in UTC
+             */
+            observed_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Lapses At
+             * @description when it stops counting: `expires_at`, else the policy's `age_signal_valid_days` after `observed_at`
+             */
+            lapses_at: string | null;
+            /**
+             * Current
+             * @description false once it has lapsed (it then counts for nothing)
+             */
+            current: boolean;
+            /** Parental Consent */
+            parental_consent: ("granted" | "pending" | "denied" | "revoked") | null;
+            /**
+             * Client
+             * @description the `sub` of the client that sent it (null for `verification`)
+             */
+            client: string | null;
+            /**
+             * Set At
+             * @description when Governor received it, in UTC
+             */
+            set_at: string;
+        };
+        /**
+         * AgeSignalSetOut
+         * @description The stored signal and the user's age after it.
+         */
+        AgeSignalSetOut: {
+            signal: components["schemas"]["AgeSignalOut"];
+            age: components["schemas"]["AgeSetOut"];
+        };
+        /**
+         * AgeOut
+         * @description A user's age with every signal it was derived from.
+         */
+        AgeOut: {
+            /**
+             * Band
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
+             */
+            band: string;
+            /**
+             * Age Min
+             * @description the least the user's age can be today, after combining the signals that decided; null without any
+             */
+            age_min: number | null;
+            /**
+             * Age Max
+             * @description the most it can be today; null: no upper bound, or no signal
+             */
+            age_max: number | null;
+            /**
+             * Basis
+             * @description the sources whose signals decided (empty: `unverified` for want of a signal that counts)
+             */
+            basis: string[];
+            /**
+             * Parental Consent
+             * @description the latest a signal or a linked guardian said; null: nobody has said anything
+             */
+            parental_consent: ("granted" | "pending" | "denied" | "revoked") | null;
+            /** User Id */
+            user_id: string;
+            /** Signals */
+            signals: components["schemas"]["AgeSignalOut"][];
+        };
+        /**
+         * ConsentIn
+         * @description A linked guardian gives (`true`) or withdraws (`false`) consent.
+         */
+        ConsentIn: {
+            /** Granted */
+            granted: boolean;
+        };
+        /**
          * UserGrantOut
          * @description A grant as the admin view lists it (its `id` revokes it).
          */
@@ -1553,9 +1837,10 @@ export interface components {
             user_id: string;
             /**
              * Band
-             * @enum {string}
+             * @description a band the active policy names: by default `under_8`, `age_8_15`, `age_16_17`, `adult`, and `unverified` for users whose age is not established (docs/policies.md)
+             * @example age_8_15
              */
-            band: "under_8" | "age_8_15" | "age_16_17" | "adult" | "unverified";
+            band: string;
             verification: components["schemas"]["VerificationOut"] | null;
             settings: components["schemas"]["UserSettingsOut"];
             lock: components["schemas"]["UserLockOut"];
@@ -1808,17 +2093,18 @@ export interface components {
              * @default null
              */
             guardian_grant_max_minutes: number | null;
-        };
-        /**
-         * BandsDoc
-         * @description Every band's rules: all five are required.
-         */
-        BandsDoc: {
-            under_8: components["schemas"]["BandRulesDoc"];
-            age_8_15: components["schemas"]["BandRulesDoc"];
-            age_16_17: components["schemas"]["BandRulesDoc"];
-            adult: components["schemas"]["BandRulesDoc"];
-            unverified: components["schemas"]["BandRulesDoc"];
+            /**
+             * Min Age
+             * @description where the band starts, in whole years (the standard bands may omit it; not on `unverified`)
+             * @default null
+             */
+            min_age: number | null;
+            /**
+             * Requires Parental Consent
+             * @description true: no chat until a parent's consent is granted (reason `consent_required`); not on `adult`
+             * @default false
+             */
+            requires_parental_consent: boolean;
         };
         /**
          * PolicyOut
@@ -1833,7 +2119,19 @@ export interface components {
             description: string;
             /** Holidays */
             holidays: string[];
-            bands: components["schemas"]["BandsDoc"];
+            /** Bands */
+            bands: {
+                [key: string]: components["schemas"]["BandRulesDoc"];
+            };
+            /** Adult Age */
+            adult_age: number;
+            /**
+             * Adult Min Assurance
+             * @enum {string}
+             */
+            adult_min_assurance: "low" | "substantial" | "high";
+            /** Age Signal Valid Days */
+            age_signal_valid_days: number;
             /** Version */
             version: number;
             /** Activated At */
@@ -1868,7 +2166,29 @@ export interface components {
              * @default []
              */
             holidays: string[];
-            bands: components["schemas"]["BandsDoc"];
+            /** Bands */
+            bands: {
+                [key: string]: components["schemas"]["BandRulesDoc"];
+            };
+            /**
+             * Adult Age
+             * @description the age of majority, where the band `adult` starts
+             * @default 18
+             */
+            adult_age: number;
+            /**
+             * Adult Min Assurance
+             * @description the least assurance of the deciding signals that gives `adult`; short of it, `unverified`
+             * @default substantial
+             * @enum {string}
+             */
+            adult_min_assurance: "low" | "substantial" | "high";
+            /**
+             * Age Signal Valid Days
+             * @description how long an age signal without its own `expires_at` counts after it was observed
+             * @default 365
+             */
+            age_signal_valid_days: number;
             /**
              * Version
              * @default null
@@ -2002,6 +2322,14 @@ export interface components {
             };
             time_requests: components["schemas"]["TimeRequestCounts"];
             guardian_grants: components["schemas"]["GuardianGrantCounts"];
+            /**
+             * Users By Basis
+             * @description the active users by the sources whose age signals decided their band, joined with `+`
+             *     (e.g. `verification`, `os_age_signal`, `estimation+os_age_signal`), `none` without one
+             */
+            users_by_basis: {
+                [key: string]: number;
+            };
         };
         /**
          * ComplaintCounts
@@ -3105,7 +3433,16 @@ export interface operations {
                      *         "expires_at": null,
                      *         "verified_at": "2026-12-01T23:00:00+00:00"
                      *       },
-                     *       "active_sessions": 0
+                     *       "active_sessions": 0,
+                     *       "age": {
+                     *         "band": "age_8_15",
+                     *         "age_min": 12,
+                     *         "age_max": 12,
+                     *         "basis": [
+                     *           "verification"
+                     *         ],
+                     *         "parental_consent": null
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["StatusOut"];
@@ -3378,6 +3715,490 @@ export interface operations {
                 };
             };
             /** @description Invalid `user_id`, a date that is not YYYY-MM-DD, `from` after `to`, or a range longer than 366 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    setAgeSignal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
+                user_id: string;
+                /** @description who says it: 1-64 of a-z 0-9 _ . -, e.g. `apple_declared_age_range`, `google_play_age_signals`, `os_age_signal`, `estimation`; `verification` is the verification's */
+                source: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "age_min": 13,
+                 *       "age_max": 15,
+                 *       "method": "other",
+                 *       "assurance": "substantial"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgeSignalIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "signal": {
+                     *         "source": "os_age_signal",
+                     *         "age_min": 13,
+                     *         "age_max": 15,
+                     *         "method": "other",
+                     *         "assurance": "substantial",
+                     *         "observed_at": "2026-12-02T00:00:00+00:00",
+                     *         "expires_at": null,
+                     *         "lapses_at": "2027-12-02T00:00:00+00:00",
+                     *         "current": true,
+                     *         "parental_consent": null,
+                     *         "client": "chat-ios",
+                     *         "set_at": "2026-12-02T00:00:00+00:00"
+                     *       },
+                     *       "age": {
+                     *         "user_id": "pupil-12",
+                     *         "band": "age_8_15",
+                     *         "age_min": 13,
+                     *         "age_max": 15,
+                     *         "basis": [
+                     *           "os_age_signal"
+                     *         ],
+                     *         "parental_consent": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgeSignalSetOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body stopped arriving (the server's read timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body is larger than the service takes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description A field that names itself in `errors`: an inverted span (`age_max` below `age_min`), a negative or non-integer age, an unknown `method`, `assurance` or `parental_consent`, an `observed_at` in the future, an `expires_at` already passed, a bad or reserved `source` (`verification` is PUT .../age-verification's) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    withdrawAgeSignal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
+                user_id: string;
+                /** @description who says it: 1-64 of a-z 0-9 _ . -, e.g. `apple_declared_age_range`, `google_play_age_signals`, `os_age_signal`, `estimation`; `verification` is the verification's */
+                source: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "band": "unverified",
+                     *       "age_min": null,
+                     *       "age_max": null,
+                     *       "basis": [],
+                     *       "parental_consent": null,
+                     *       "signals": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgeOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The user has no signal of this source */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    getAge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "band": "age_8_15",
+                     *       "age_min": 13,
+                     *       "age_max": 15,
+                     *       "basis": [
+                     *         "os_age_signal"
+                     *       ],
+                     *       "parental_consent": null,
+                     *       "signals": [
+                     *         {
+                     *           "source": "os_age_signal",
+                     *           "age_min": 13,
+                     *           "age_max": 15,
+                     *           "method": "other",
+                     *           "assurance": "substantial",
+                     *           "observed_at": "2026-12-02T00:00:00+00:00",
+                     *           "expires_at": null,
+                     *           "lapses_at": "2027-12-02T00:00:00+00:00",
+                     *           "current": true,
+                     *           "parental_consent": null,
+                     *           "client": "chat-ios",
+                     *           "set_at": "2026-12-02T00:00:00+00:00"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgeOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The database cannot be reached; see Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+        };
+    };
+    setParentalConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the guardian's opaque id (the rules of a user id) */
+                guardian_id: string;
+                /** @description the user's opaque id: 1-128 of A-Z a-z 0-9 . _ : @ -, case-sensitive */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "granted": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["ConsentIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user_id": "pupil-12",
+                     *       "band": "age_8_15",
+                     *       "age_min": 13,
+                     *       "age_max": 15,
+                     *       "basis": [
+                     *         "os_age_signal"
+                     *       ],
+                     *       "parental_consent": "granted"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgeSetOut"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The token's scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The user is not a linked child of this guardian (answered exactly as for an unknown id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body stopped arriving (the server's read timeout) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The body is larger than the service takes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"];
+                };
+            };
+            /** @description The request is not valid */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4479,6 +5300,9 @@ export interface operations {
                      *           "guardian_grant_max_minutes": 60
                      *         }
                      *       },
+                     *       "adult_age": 18,
+                     *       "adult_min_assurance": "substantial",
+                     *       "age_signal_valid_days": 365,
                      *       "version": 1,
                      *       "activated_at": "2026-12-01T00:00:00+00:00",
                      *       "activated_by": "governor-config"
@@ -4586,7 +5410,10 @@ export interface operations {
                  *           "warn_before_minutes": 5,
                  *           "guardian_grant_max_minutes": 60
                  *         }
-                 *       }
+                 *       },
+                 *       "adult_age": 18,
+                 *       "adult_min_assurance": "substantial",
+                 *       "age_signal_valid_days": 365
                  *     }
                  */
                 "application/json": components["schemas"]["PolicyIn"];
@@ -4648,6 +5475,9 @@ export interface operations {
                      *           "guardian_grant_max_minutes": 60
                      *         }
                      *       },
+                     *       "adult_age": 18,
+                     *       "adult_min_assurance": "substantial",
+                     *       "age_signal_valid_days": 365,
                      *       "version": 2,
                      *       "activated_at": "2026-12-02T08:00:00+00:00",
                      *       "activated_by": "console-alice"
@@ -5083,6 +5913,10 @@ export interface operations {
                      *           "guardian_grants": {
                      *             "grants": 6,
                      *             "minutes": 90
+                     *           },
+                     *           "users_by_basis": {
+                     *             "os_age_signal": 80,
+                     *             "verification": 40
                      *           }
                      *         }
                      *       },
