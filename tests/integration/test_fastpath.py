@@ -27,6 +27,7 @@ from governor.domain.decision import Verification
 from governor.domain.engine import decide, decide_heartbeat, reset_gap
 from governor.errors import SessionEnded
 from governor.service import admin, guardians, sessions, users
+from governor.service import age as ages
 from governor.service.sessions import fastways, seen, steps
 from governor.store import sessions as session_store
 from governor.store import users as user_store
@@ -322,7 +323,17 @@ _CHANGES = (  # what happens between heartbeats
     st.tuples(st.just("lock"), st.integers(1, 20), st.integers(0, 60)),
     st.tuples(st.just("settings"), st.integers(10, 120), st.integers(0, 60)),
     st.tuples(st.just("verify"), st.integers(2008, 2020), st.integers(0, 60)),
+    # section 8: a range whose youngest birthday at a band's boundary is the next local midnight
+    st.tuples(st.just("signal"), st.sampled_from([7, 12, 13, 15, 17]), st.integers(0, 60)),
+    st.tuples(st.just("consent"), st.integers(0, 1), st.integers(0, 60)),
+    st.tuples(st.just("bands"), st.integers(0, 1), st.integers(0, 60)),  # policy-defined bands, with consent
 )
+US_BANDS = {"under_13": {"min_age": 0, "requires_parental_consent": True, "daily_limit_minutes": 50,
+                         "continuous_limit_minutes": 30, "break_minutes": 15, "warn_before_minutes": 5},
+            "age_13_15": {"min_age": 13, "daily_limit_minutes": 90, "allowed_hours": ["06:00-22:30"],
+                          "warn_before_minutes": 5, "rest_reminder_minutes": 20},
+            "age_16_17": {"min_age": 16, "rest_reminder_minutes": 45}, "adult": {},
+            "unverified": {"daily_limit_minutes": 40, "requires_parental_consent": True}}
 _BEAT = st.tuples(st.just("beat"), st.integers(0, 1), st.integers(0, 200))
 STEPS = st.lists(st.one_of(
     _BEAT, _BEAT, _BEAT, _BEAT, _BEAT, _BEAT,  # mostly heartbeats, as in life
@@ -395,5 +406,16 @@ def _drive(svc, clock, steps, verified: bool, pg) -> None:
                 admin.change_settings(svc, KID, admin.KEEP, min(arg, 40), "admin")
             elif kind == "verify":
                 users.set_verification(svc, KID, Verification("verified", date(arg, 3, 1)), "t")
+            elif kind == "signal":  # observed 364 days ago: the youngest turns arg + 1 at the next midnight
+                ages.put_signal(svc, KID, "os_age_signal", ages.SignalIn(
+                    arg, arg + 2, "other", "substantial", clock.now() - timedelta(days=364)), "t")
+            elif kind == "consent":
+                guardians.link(svc, KID, "mum", "t")
+                ages.guardian_consent(svc, "mum", KID, bool(arg), "t")
+            elif kind == "bands":
+                base = admin.policy_document(*admin.active_policy(svc))
+                doc = {k: base[k] for k in ("name", "timezone", "holidays")}
+                admin.activate_policy(svc, {**doc, "bands": US_BANDS} if arg else
+                                      {**doc, "bands": base["bands"] | {}}, "admin")
     finally:
         _dispose(svc, pg)

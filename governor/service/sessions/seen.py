@@ -87,7 +87,9 @@ def from_snapshot(policy: Policy, user: UserRow | None, facts: UserFacts, use: U
     if user is None or user.outlook is None:
         return None
     snap = fastpath.load(user.outlook, steps.zone(policy, user))
-    rules = policy.bands[snap.decision.band]
+    rules = policy.bands.get(snap.decision.band)
+    if rules is None:  # a band of the policy version the snapshot was taken under, gone from this one
+        return None
     return fastpath.for_start(snap, facts_version=user.facts_version, policy_version=policy.version, rules=rules,
                               last_active=use.last_active, used_today=use.days.get(steps.local_day(now, policy, user),
                                                                                    timedelta(0)), now=now)
