@@ -3,6 +3,7 @@ policy, parental consent from signals and guardians, audit without birth dates, 
 from __future__ import annotations
 
 import json
+
 import pytest
 from sqlalchemy import func, select
 
