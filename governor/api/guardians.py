@@ -146,8 +146,14 @@ def erase_guardian(gid: str):
 @bp.get("/guardians/<gid>/children")
 @requires("guardian")
 def children(gid: str):
-    return {"children": [{"user_id": c.user_id, "decision": decision_json(c.decision), "controls": c.controls}
-                         for c in guardians.children(_svc(), guardian_id(gid))]}
+    return {"children": [{"user_id": c.user_id, "decision": decision_json(c.decision), "controls": c.controls,
+                          "age": age_summary_json(c)} for c in guardians.children(_svc(), guardian_id(gid))]}
+
+
+def age_summary_json(c: guardians.Child) -> dict[str, Any]:
+    """The child's age as a status answer's `age` shows it (GET .../age without the signals)."""
+    return {"band": c.age.band, "age_min": c.age.age_min, "age_max": c.age.age_max, "basis": list(c.age.basis),
+            "parental_consent": c.consent}
 
 
 @bp.get("/guardians/<gid>/children/<uid>/summary")

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from governor.domain.bands import band_of, band_today, local_day, looser_limit
+from governor.domain import age
+from governor.domain.bands import age_today, band_of, band_today, consent_of, local_day, looser_limit, signals_of
 from governor.domain.controls import Controls, window_text
 from governor.domain.decision import Decision
 from governor.domain.grants import guardian_grant_refusal
@@ -39,13 +40,20 @@ class LinkView:
     user_id: str
     guardian_id: str
     linked_at: datetime
+    consent: str | None = None  # this guardian's own say (granted | revoked | denied), None: nothing yet
+    consent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Child:
+    """A linked child: the decision for a start now, this guardian's controls, and the child's age
+    as the decision used it (band, span, basis) with the parental consent in force."""
+
     user_id: str
     decision: Decision
     controls: dict[str, Any]
+    age: age.Age
+    consent: str | None
 
 
 def controls_json(c: Controls) -> dict[str, Any]:
@@ -108,7 +116,7 @@ def _remove(s: Session, user: UserRecord, lk: Link, policy: Policy, now: datetim
 def guardians_of(svc: Services, user_id: str) -> list[LinkView]:
     with svc.db.read() as s:
         user = repo.find_user(s, user_id)
-        return [LinkView(user_id, lk.guardian_id, lk.linked_at)
+        return [LinkView(user_id, lk.guardian_id, lk.linked_at, lk.consent, lk.consent_at)
                 for lk in store.links_of_user(s, user.pk if user else None)]
 
 
@@ -137,7 +145,16 @@ def erase_guardian(svc: Services, guardian_id: str, client: str) -> int:
 def children(svc: Services, guardian_id: str) -> list[Child]:
     with svc.db.read() as s:
         found = [(uid, lk.controls) for lk, uid in store.children_of(s, guardian_id)]
-    return [Child(uid, sessions.status(svc, uid).decision, controls_json(c)) for uid, c in found]
+    return [_child_view(svc, uid, controls) for uid, controls in found]
+
+
+def _child_view(svc: Services, user_id: str, controls: Controls) -> Child:
+    """The child's status, and their age from the same facts under the decision's policy (as a
+    status answer's `age`)."""
+    st = sessions.status(svc, user_id)
+    policy, now = svc.policy_at(st.decision.policy_version), svc.clock.now()
+    derived = age_today(policy, st.facts.timezone, signals_of(st.facts), now)
+    return Child(user_id, st.decision, controls_json(controls), derived, consent_of(policy, st.facts, now))
 
 
 def get_controls(svc: Services, guardian_id: str, user_id: str) -> dict[str, Any]:

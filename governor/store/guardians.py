@@ -36,11 +36,14 @@ class Link:
     guardian_id: str
     linked_at: datetime
     controls: Controls
+    consent: str | None = None  # section 8: this guardian's own consent, and when they said it
+    consent_at: datetime | None = None
 
 
 def _link(lk: GuardianLink) -> Link:
     return Link(lk.id, lk.user_pk, lk.guardian_id, lk.linked_at,
-                controls_of(lk.daily_limit_minutes, lk.quiet_hours, lk.rest_reminder_minutes))
+                controls_of(lk.daily_limit_minutes, lk.quiet_hours, lk.rest_reminder_minutes), lk.consent,
+                lk.consent_at)
 
 
 def new_link_id() -> str:

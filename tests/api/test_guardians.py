@@ -126,6 +126,66 @@ def test_an_unlinked_guardian_gets_exactly_the_404_of_an_unknown_child(fam, clie
     assert client.get("/v1/guardians/stranger/children", headers=fam.app).json == {"children": []}
 
 
+# -- the children and their age (section 8) --------------------------------------------------
+
+CONSENT_BANDS = {"under_13": {"min_age": 0, "requires_parental_consent": True}, "age_13_15": {"min_age": 13},
+                 "age_16_17": {}, "adult": {}, "unverified": {}}
+
+
+def children_of(client, headers, gid: str) -> dict[str, dict]:
+    r = client.get(f"/v1/guardians/{gid}/children", headers=headers)
+    assert r.status_code == 200, r.json
+    oa.ChildrenOut.model_validate(r.json)
+    return {c["user_id"]: c for c in r.json["children"]}
+
+
+def test_each_child_carries_the_age_a_status_shows(fam, client):
+    fam.link("mum")
+    fam.link("mum", uid="kid-new", born=None)
+    kids = children_of(client, fam.app, "mum")
+    assert kids[KID]["age"] == {"band": "age_8_15", "age_min": 12, "age_max": 12, "basis": ["verification"],
+                                "parental_consent": None}
+    assert kids[KID]["age"] == fam.api.status(KID)["age"]
+    assert kids["kid-new"]["age"] == {"band": "unverified", "age_min": None, "age_max": None, "basis": [],
+                                      "parental_consent": None}
+    assert "signals" not in kids[KID]["age"] and "birth_date" not in json.dumps(kids)
+    # a signal's range shows as the span that decided, with its source
+    r = client.put("/v1/users/kid-new/age-signals/os_age_signal", headers=fam.api.age,
+                   json={"age_min": 13, "age_max": 15, "method": "other", "assurance": "substantial"})
+    assert r.status_code == 200, r.json
+    assert children_of(client, fam.app, "mum")["kid-new"]["age"] == {
+        "band": "age_8_15", "age_min": 13, "age_max": 15, "basis": ["os_age_signal"], "parental_consent": None}
+
+
+def test_every_guardian_sees_the_consent_in_force_and_the_decision_it_gives(fam, client):
+    r = client.put("/v1/admin/policy", headers=fam.adm,
+                   json={**client.get("/v1/admin/policy", headers=fam.adm).json, "bands": CONSENT_BANDS})
+    assert r.status_code == 200, r.json
+    fam.link("mum", born="2016-01-10")  # 10: under_13, which needs a parent's consent
+    fam.link("dad", born=None)
+    for gid in ("mum", "dad"):
+        kid = children_of(client, fam.app, gid)[KID]
+        assert (kid["age"]["band"], kid["age"]["parental_consent"]) == ("under_13", None)
+        assert (kid["decision"]["allowed"], kid["decision"]["reason"]) == (False, "consent_required")
+    fam.clock.advance(seconds=1)
+    consent = f"/v1/guardians/mum/children/{KID}/consent"
+    assert client.put(consent, json={"granted": True}, headers=fam.app).status_code == 200
+    for gid in ("mum", "dad"):
+        kid = children_of(client, fam.app, gid)[KID]
+        assert kid["age"] == {"band": "under_13", "age_min": 10, "age_max": 10, "basis": ["verification"],
+                              "parental_consent": "granted"}
+        assert (kid["decision"]["allowed"], kid["decision"]["reason"]) == (True, "ok")
+    fam.clock.advance(seconds=1)
+    assert client.put(f"/v1/guardians/dad/children/{KID}/consent", json={"granted": False},
+                      headers=fam.app).json["parental_consent"] == "denied"
+    kid = children_of(client, fam.app, "mum")[KID]  # the latest said: dad's refusal
+    assert (kid["age"]["parental_consent"], kid["decision"]["reason"]) == ("denied", "consent_required")
+    assert kid["age"] == fam.api.status(KID)["age"]
+    fam.clock.advance(seconds=1)
+    client.put(consent, json={"granted": False}, headers=fam.app)
+    assert children_of(client, fam.app, "dad")[KID]["age"]["parental_consent"] == "revoked"
+
+
 # -- controls ---------------------------------------------------------------------------------
 
 def test_controls_only_tighten_and_reach_a_running_session_at_its_next_heartbeat(fam, client):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from governor.api.models.age import AgeSummaryOut
 from governor.api.models.base import Out, Window
 from governor.api.models.decisions import DayOut, DecisionOut
 
@@ -50,10 +51,14 @@ class ControlsOut(Out):
 
 
 class ChildOut(Out):
-    """A linked child: the decision for a start now, and this guardian's controls."""
+    """A linked child: the decision for a start now, this guardian's controls, and the child's age
+    (band, span, basis and the parental consent in force, as a status shows it)."""
     user_id: str
     decision: DecisionOut
     controls: ControlsOut
+    age: AgeSummaryOut
+    """what the decision knows of the child's age; `parental_consent` is the latest said by any linked
+    guardian or age signal (PUT .../consent changes this guardian's own)"""
 
 
 class ChildrenOut(Out):

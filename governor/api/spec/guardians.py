@@ -8,6 +8,8 @@ from governor.api.guardians import ControlsIn, ControlsPatch, GuardianGrantIn, T
 from governor.api.spec.op import CONTROLS, DECISION, TIME_REQUEST, Op
 
 LINK = {"user_id": "pupil-12", "guardian_id": "g-mum-7", "linked_at": "2026-11-20T10:00:00+00:00"}
+CHILD_AGE = {"band": "age_8_15", "age_min": 12, "age_max": 12, "basis": ["verification"],
+             "parental_consent": "granted"}
 NOT_LINKED = "The user is not a linked child of this guardian (answered exactly as for an unknown id)"
 
 OPS = [
@@ -34,9 +36,13 @@ OPS = [
        answer={"guardian_id": "g-mum-7", "erased": True, "links_removed": 2}),
     Op("get", "/v1/guardians/{guardian_id}/children", "listChildren", "guardians", "A guardian's children",
        ("guardian",), responses={200: m.ChildrenOut},
-       description="The parent app's home screen: each linked child with the decision for a start now and "
-                   "this guardian's controls.",
-       answer={"children": [{"user_id": "pupil-12", "decision": DECISION, "controls": CONTROLS}]}),
+       description="The parent app's home screen: each linked child with the decision for a start now, "
+                   "this guardian's controls, and the child's `age` as a status shows it: the band, today's "
+                   "span, the sources that decided (`basis`) and the parental consent in force (the latest "
+                   "said by any linked guardian or age signal; in a band with `requires_parental_consent` "
+                   "the child may chat only while it is `granted`). The signals themselves are not shown.",
+       answer={"children": [{"user_id": "pupil-12", "decision": DECISION, "controls": CONTROLS,
+                             "age": CHILD_AGE}]}),
     Op("get", "/v1/guardians/{guardian_id}/children/{user_id}/summary", "weekSummary", "guardians",
        "A child's ISO week (default the current one)", ("guardian",),
        query={"week": {"type": "string", "pattern": r"^\d{4}-W\d{2}$",
