@@ -1,5 +1,6 @@
 """The guardians part of a user's page: their guardian links, each guardian's controls of this
-user, and the user's pending time requests, read through the same services as the API's."""
+user and own parental consent, and the user's pending time requests, read through the same
+services as the API's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ class GuardianRow:
     guardian_id: str
     linked_at: Any
     controls: dict[str, Any]
+    consent: str | None  # this guardian's own say (granted, revoked, denied); None: nothing yet
+    consent_at: Any
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,8 @@ class GuardianSection:
 
 def section(svc, user_id: str) -> GuardianSection:
     links = guardians.guardians_of(svc, user_id)
-    rows = [GuardianRow(v.guardian_id, v.linked_at, guardians.get_controls(svc, v.guardian_id, user_id))
-            for v in links]
+    rows = [GuardianRow(v.guardian_id, v.linked_at, guardians.get_controls(svc, v.guardian_id, user_id),
+                        v.consent, v.consent_at) for v in links]
     pending: dict[str, Any] = {}
     for v in links:  # a request is seen by every guardian of the child: listed once
         for r in time_requests.of_guardian(svc, v.guardian_id, "pending"):

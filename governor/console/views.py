@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from flask import g, redirect, render_template, request, url_for
 
 from governor.api.problems import RETRY_AFTER_SECONDS
-from governor.console import _svc, bp, charts, forms, guardians, signed_in
+from governor.console import _svc, age, bp, charts, forms, guardians, signed_in
 from governor.errors import NotFound, Problem, TooManyRequests
 from governor.service import admin, admin_users, complaints, reports, users
 from governor.store.database import DatabaseUnavailable
@@ -66,7 +66,7 @@ def _user_page(uid: str, error: str | None = None, status: int = 200):
                              limits=_daily_limits(o, [d.date for d in days]), limit_label="daily limit")
     page = render_template("console/user.html", o=o, d=o.decision, recent=recent, events=events, chart=chart,
                            days=days, today=today, zone=o.zone, error=error, done=request.args.get("done"),
-                           family=guardians.section(svc, uid))
+                           family=guardians.section(svc, uid), age=age.section(svc, uid))
     return page, status
 
 
@@ -184,4 +184,4 @@ def duration(seconds: int | None) -> str:
 
 @bp.app_context_processor
 def _helpers():
-    return {"local": local, "number": charts.number}
+    return {"local": local, "number": charts.number, "span": age.span}

@@ -2,6 +2,7 @@
 API's are. (tests/e2e/test_console_browser.py drives it in a real Chromium.)"""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -237,3 +238,56 @@ def test_the_guardians_section_shows_links_controls_and_pending_requests(console
                       json={"status": "denied"})
     assert r.status_code == 200, r.json
     assert 'data-testid="time-request-row"' not in console.get(f"/admin/users/{KID}").get_data(as_text=True)
+
+
+def section(page: str, testid: str) -> str:
+    start = page.index(f'data-testid="{testid}"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_the_age_section_shows_band_basis_consent_and_signals_without_a_birth_date(console, token, clock):
+    age = section(console.get(f"/admin/users/{KID}").get_data(as_text=True), "user-age")
+    assert (by_testid(age, "age-band"), by_testid(age, "age-span"), by_testid(age, "age-basis"),
+            by_testid(age, "age-consent")) == ("age_8_15", "12", "verification", "none said")
+    assert re.findall(r'data-testid="age-signal-row" data-source="([^"]+)"', age) == ["verification"]
+    adm = token("admin")
+    doc = console.get("/v1/admin/policy", headers=adm).json
+    bands = {"under_13": {"min_age": 0, "requires_parental_consent": True}, "age_13_15": {"min_age": 13},
+             "age_16_17": {}, "adult": {}, "unverified": {}}
+    assert console.put("/v1/admin/policy", json={**doc, "bands": bands}, headers=adm).status_code == 200
+    signals = token("age", sub="chat-ios")
+    r = console.put(f"/v1/users/{KID}/age-signals/os_age_signal", headers=signals,
+                    json={"age_min": 10, "age_max": 12, "method": "guardian_declared", "assurance": "substantial",
+                          "parental_consent": "pending"})
+    assert r.status_code == 200, r.json
+    r = console.put(f"/v1/users/{KID}/age-signals/estimation", headers=signals,
+                    json={"age_min": 13, "age_max": 17, "method": "estimated", "assurance": "low",
+                          "observed_at": "2025-10-01T12:00:00+08:00"})  # lapsed a year later
+    assert r.status_code == 200, r.json
+    page = console.get(f"/admin/users/{KID}").get_data(as_text=True)
+    age = section(page, "user-age")
+    assert (by_testid(age, "age-band"), by_testid(age, "age-span"), by_testid(age, "age-consent")) == (
+        "under_13", "12", "pending (required in this band: may not chat)")
+    assert by_testid(age, "age-basis") == "os_age_signal, verification"
+    rows = {m[0]: m[1] for m in re.findall(r'data-source="([^"]+)"(.*?)</tr>', age, re.S)}
+    assert sorted(rows) == ["estimation", "os_age_signal", "verification"]
+    os_row = rows["os_age_signal"]
+    assert (by_testid(os_row, "age-signal-span"), by_testid(os_row, "age-signal-consent")) == ("10-12", "pending")
+    assert html.unescape(by_testid(os_row, "age-signal-until")) == "2027-12-02 07:00:00 (the policy's validity)"
+    assert "guardian_declared" in os_row and "chat-ios" in os_row
+    assert 'data-source="estimation" class="lapsed"' in age
+    assert html.unescape(by_testid(rows["estimation"], "age-signal-until")) == \
+        "2026-10-01 12:00:00 (the policy's validity), lapsed"
+    assert "2014" not in age  # the verification's birth date is not in the age section
+    # each guardian's own consent, and the one in force
+    for gid in ("g-mum", "g-dad"):
+        assert console.put(f"/v1/users/{KID}/guardians/{gid}", headers=token("age")).status_code == 200
+    clock.advance(seconds=5)
+    r = console.put(f"/v1/guardians/g-mum/children/{KID}/consent", json={"granted": True}, headers=token("guardian"))
+    assert r.status_code == 200, r.json
+    page = console.get(f"/admin/users/{KID}").get_data(as_text=True)
+    assert by_testid(section(page, "user-age"), "age-consent") == "granted (required in this band)"
+    family = section(page, "guardians")
+    mum, dad = (family[family.index(f'data-guardian="{gid}"'):] for gid in ("g-mum", "g-dad"))
+    assert by_testid(mum, "guardian-consent") == "granted at 2026-12-02 07:00:05"
+    assert by_testid(dad, "guardian-consent") == "–"
