@@ -11,6 +11,7 @@ from datetime import date
 import httpx
 import pytest
 from governor_client import (
+    Age,
     Child,
     Controls,
     Day,
@@ -59,6 +60,25 @@ def test_children_are_typed_with_their_decision_and_this_guardians_controls(pare
     assert (child.decision.allowed, child.decision.band, child.decision.remaining_seconds) == (True, "age_8_15", 3600)
     assert child.decision.ends_at == shanghai(2026, 12, 2, 7, 30)
     assert child.controls == Controls(None, None, None)
+
+
+def test_a_childs_age_carries_the_parental_consent_in_force(parent_app, linked, client, token, clock):
+    linked()
+    assert parent_app.children("mum")[0].age == Age("age_8_15", 12, 12, ("verification",), None)
+    adm = token("admin")
+    bands = {"under_13": {"min_age": 0, "requires_parental_consent": True}, "age_13_15": {"min_age": 13},
+             "age_16_17": {}, "adult": {}, "unverified": {}}
+    doc = client.get("/v1/admin/policy", headers=adm).json
+    assert client.put("/v1/admin/policy", json={**doc, "bands": bands}, headers=adm).status_code == 200
+    [child] = parent_app.children("mum")
+    assert child.age == Age("under_13", 12, 12, ("verification",), None)
+    assert (child.decision.allowed, child.decision.reason) == (False, "consent_required")
+    clock.advance(seconds=1)
+    parent_app.set_parental_consent("mum", KID, True)
+    [child] = parent_app.children("mum")
+    assert child.age.parental_consent == "granted" and child.decision.allowed is True
+    older = {"user_id": KID, "decision": child.decision.raw, "controls": {}}  # a server without `age`
+    assert Child.from_json(older).age is None
 
 
 def test_put_sets_all_three_and_patch_changes_only_those_named(parent_app, linked, gov):

@@ -19,12 +19,14 @@ from governor_client.age import age_signal_from_apple, age_signal_from_google_pl
 from governor_client.client import UNSET, GovernorClient
 from governor_client.errors import GovernorError, GovernorUnavailable
 from governor_client.models import (
+    Age,
     Child,
     Controls,
     Day,
     Decision,
     Grant,
     GuardianGrant,
+    ParentalConsent,
     TimeRequest,
     TimeRequestCounts,
     TimeRequestStatus,
@@ -34,7 +36,7 @@ from governor_client.models import (
 from governor_client.session import GovernorSession
 
 __version__ = "0.2.0"
-__all__ = ["UNSET", "Child", "Controls", "Day", "Decision", "GovernorClient", "GovernorError", "GovernorSession",
-           "GovernorUnavailable", "Grant", "GuardianGrant", "TimeRequest", "TimeRequestCounts", "TimeRequestStatus",
-           "Warning", "WeekSummary", "age_signal_from_apple", "age_signal_from_google_play",
-           "age_signal_from_os_bracket"]
+__all__ = ["UNSET", "Age", "Child", "Controls", "Day", "Decision", "GovernorClient", "GovernorError",
+           "GovernorSession", "GovernorUnavailable", "Grant", "GuardianGrant", "ParentalConsent", "TimeRequest",
+           "TimeRequestCounts", "TimeRequestStatus", "Warning", "WeekSummary", "age_signal_from_apple",
+           "age_signal_from_google_play", "age_signal_from_os_bracket"]

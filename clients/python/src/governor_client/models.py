@@ -78,15 +78,36 @@ class Controls:
                    body.get("rest_reminder_minutes"))
 
 
+ParentalConsent = Literal["granted", "pending", "denied", "revoked"]
+
+
+@dataclass(frozen=True)
+class Age:
+    """A user's age as the decision uses it today (DESIGN section 8), without the signals."""
+    band: str
+    age_min: int | None  # today's, after combining the signals that decided; None without any
+    age_max: int | None  # None: no upper bound, or no signal
+    basis: tuple[str, ...]  # the sources whose signals decided
+    parental_consent: ParentalConsent | None  # the latest a signal or a linked guardian said; None: nobody
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Age:
+        return cls(body["band"], body.get("age_min"), body.get("age_max"), tuple(body.get("basis") or ()),
+                   body.get("parental_consent"))
+
+
 @dataclass(frozen=True)
 class Child:
     user_id: str
     decision: Decision  # what a start would answer now
     controls: Controls  # this guardian's
+    age: Age | None = None  # band, span, basis and the parental consent in force (None from a server before it)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Child:
-        return cls(body["user_id"], Decision.from_json(body["decision"]), Controls.from_json(body["controls"]))
+        age = body.get("age")
+        return cls(body["user_id"], Decision.from_json(body["decision"]), Controls.from_json(body["controls"]),
+                   None if age is None else Age.from_json(age))
 
 
 @dataclass(frozen=True)
