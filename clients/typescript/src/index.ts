@@ -26,6 +26,6 @@ export {
 export { GovernorError, GovernorUnavailable } from "./errors.js";
 export { GovernorSession, type SessionOptions } from "./session.js";
 export type {
-  Child, Controls, ControlsChange, Decision, Ended, EndDecision, GuardianGrant, Heartbeat, Refusal, Started, Status,
+  Child, ChildAge, Controls, ControlsChange, Decision, Ended, EndDecision, GuardianGrant, Heartbeat, Refusal, Started, Status,
   TimeRequest, TimeRequestStatus, Warning, WeekSummary,
 } from "./types.js";

@@ -573,7 +573,7 @@ export interface paths {
         };
         /**
          * A guardian's children
-         * @description The parent app's home screen: each linked child with the decision for a start now and this guardian's controls.
+         * @description The parent app's home screen: each linked child with the decision for a start now, this guardian's controls, and the child's `age` as a status shows it: the band, today's span, the sources that decided (`basis`) and the parental consent in force (the latest said by any linked guardian or age signal; in a band with `requires_parental_consent` the child may chat only while it is `granted`). The signals themselves are not shown.
          */
         get: operations["listChildren"];
         put?: never;
@@ -2580,13 +2580,19 @@ export interface components {
         };
         /**
          * ChildOut
-         * @description A linked child: the decision for a start now, and this guardian's controls.
+         * @description A linked child: the decision for a start now, this guardian's controls, and the child's age
+         *     (band, span, basis and the parental consent in force, as a status shows it).
          */
         ChildOut: {
             /** User Id */
             user_id: string;
             decision: components["schemas"]["DecisionOut"];
             controls: components["schemas"]["ControlsOut"];
+            /**
+             * @description what the decision knows of the child's age; `parental_consent` is the latest said by any linked
+             *     guardian or age signal (PUT .../consent changes this guardian's own)
+             */
+            age: components["schemas"]["AgeSummaryOut"];
         };
         /**
          * ControlsOut
@@ -6770,6 +6776,15 @@ export interface operations {
                      *               "21:00-07:00"
                      *             ],
                      *             "rest_reminder_minutes": null
+                     *           },
+                     *           "age": {
+                     *             "band": "age_8_15",
+                     *             "age_min": 12,
+                     *             "age_max": 12,
+                     *             "basis": [
+                     *               "verification"
+                     *             ],
+                     *             "parental_consent": "granted"
                      *           }
                      *         }
                      *       ]

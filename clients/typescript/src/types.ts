@@ -24,8 +24,11 @@ export type EndDecision = Omit<Decision, "reason"> & { reason: string };
 
 // -- guardians and time requests (DESIGN section 7) ----------------------------------------------
 
-/** One linked child: what a start would answer now, and this guardian's controls. */
+/** One linked child: what a start would answer now, this guardian's controls, and the child's age. */
 export type Child = JsonAnswer<"/v1/guardians/{guardian_id}/children", "get", 200>["children"][number];
+/** A child's age as a status shows it: band, today's span, the sources that decided (`basis`) and the
+ * parental consent in force (the latest said by any linked guardian or age signal; null: nobody). */
+export type ChildAge = Child["age"];
 /** One ISO week of a child, Monday to Sunday. */
 export type WeekSummary = JsonAnswer<"/v1/guardians/{guardian_id}/children/{user_id}/summary", "get", 200>;
 /** One guardian's controls of one child (null where unset). */
@@ -39,7 +42,7 @@ export type TimeRequestStatus = TimeRequest["status"];
 
 // Fails to compile when a regenerated schema.ts no longer gives these answers their shape.
 const _typesResolve: [Started["session_id"], Refusal["allowed"], Heartbeat["used_today_seconds"],
-  Ended["duration_seconds"], Status["active_sessions"], Child["user_id"], WeekSummary["total_seconds"],
-  Controls["daily_limit_minutes"], GuardianGrant["grant"]["extra_minutes"], TimeRequestStatus] =
-  ["s", false, 0, 0, 0, "u", 0, null, 1, "pending"];
+  Ended["duration_seconds"], Status["active_sessions"], Child["user_id"], ChildAge["parental_consent"],
+  WeekSummary["total_seconds"], Controls["daily_limit_minutes"], GuardianGrant["grant"]["extra_minutes"],
+  TimeRequestStatus] = ["s", false, 0, 0, 0, "u", "granted", 0, null, 1, "pending"];
 void _typesResolve;

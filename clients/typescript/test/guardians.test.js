@@ -49,6 +49,21 @@ test("children come with their decision and this guardian's controls", async () 
   assert.equal(child.decision.band, "age_8_15");
   assert.equal(child.decision.remaining_seconds, 3600);
   assert.deepEqual(child.controls, { daily_limit_minutes: null, quiet_hours: null, rest_reminder_minutes: null });
+  assert.deepEqual(child.age, { band: "age_8_15", age_min: 12, age_max: 12, basis: ["verification"],
+    parental_consent: null });
+});
+
+test("a child's age carries the parental consent in force", async () => {
+  await clock(at("07:00"));
+  const f = family();
+  await link(f);
+  await clock(at("07:01"));
+  assert.equal((await parentApp.setParentalConsent(f.mum, f.kid, true)).parental_consent, "granted");
+  const [child] = await parentApp.children(f.mum);
+  assert.equal(child.age.parental_consent, "granted");
+  await clock(at("07:02"));
+  await parentApp.setParentalConsent(f.mum, f.kid, false);
+  assert.equal((await parentApp.children(f.mum))[0].age.parental_consent, "revoked");
 });
 
 test("setControls names all three; updateControls changes only those named", async () => {
