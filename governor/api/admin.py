@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g
 from pydantic import Field, StringConstraints, field_validator
 
 from governor.api.complaints import complaint_id, complaint_json, page_args
+from governor.api.guards import requires
 from governor.api.schemas import (
     Instant,
     Model,
@@ -24,10 +25,10 @@ from governor.api.schemas import (
     user_id,
     verification_json,
 )
-from governor.auth import requires
 from governor.domain.policy import PolicyInvalid, _valid_zone
 from governor.errors import InvalidRequest, NotFound
-from governor.service import admin, admin_users, complaints, reports, revocations
+from governor.security import revocations
+from governor.service import admin, admin_users, complaints, reports
 from governor.service.audit import encode_cursor
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
@@ -40,21 +41,25 @@ def _svc():
 
 
 class GrantIn(Model):
+    """Extra minutes for one local day of the user (`date`: default today, at most a year ahead)."""
     extra_minutes: int = Field(ge=1, le=1440)
     day: date | None = Field(default=None, alias="date")
     reason: Reason | None = None
 
 
 class LockIn(Model):
+    """A lock: until a time (RFC 3339 with offset), or without `until` until unlocked."""
     until: Instant | None = None
     reason: Reason | None = None
 
 
 class UnlockIn(Model):
+    """An unlock, with an optional reason for the audit trail."""
     reason: Reason | None = None
 
 
 class SettingsIn(Model):
+    """The user's own zone and a stricter daily limit (null: the policy's, the band's; absent: unchanged)."""
     timezone: str | None = None
     daily_limit_minutes: int | None = Field(default=None, ge=0, le=1440)
 
@@ -67,11 +72,13 @@ class SettingsIn(Model):
 
 
 class RevocationIn(Model):
+    """A token id to refuse (`jti`), until a time (default: the longest a token may live)."""
     jti: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
     until: Instant | None = None
 
 
 class ComplaintPatch(Model):
+    """Assign, resolve or reject a complaint (closing needs a `resolution`)."""
     status: Literal["open", "assigned", "resolved", "rejected"] | None = None
     assignee: Text | None = None
     resolution: note(2000) | None = None
