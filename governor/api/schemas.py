@@ -20,7 +20,7 @@ from pydantic import (
 from werkzeug.exceptions import ClientDisconnected, RequestTimeout
 
 from governor.api.models.base import Window  # noqa: F401  (request models type windows as answers do)
-from governor.domain.decision import Decision, Verification
+from governor.domain.decision import Decision, Verification, Warning
 from governor.errors import InvalidRequest, MalformedRequest
 
 USER_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -180,10 +180,19 @@ def decision_json(d: Decision) -> dict[str, Any]:
         "user_id": d.user_id, "allowed": d.allowed, "reason": d.reason.value, "band": d.band.value,
         "used_today_seconds": d.used_today_seconds, "remaining_seconds": d.remaining_seconds,
         "ends_at": iso(d.ends_at), "retry_at": iso(d.retry_at),
-        "warnings": [{"type": w.type, "seconds_left": w.seconds_left,
-                      **({"number": w.number} if w.type == "rest_reminder" else {})} for w in d.warnings],
+        "warnings": [warning_json(w) for w in d.warnings],
         "policy": {"name": d.policy_name, "version": d.policy_version},
     }
+
+
+def warning_json(w: Warning) -> dict[str, Any]:
+    """A warning; `number` for a rest reminder, `cause` (what runs out) for time_running_out."""
+    out: dict[str, Any] = {"type": w.type, "seconds_left": w.seconds_left}
+    if w.type == "rest_reminder":
+        out["number"] = w.number
+    elif w.type == "time_running_out":
+        out["cause"] = w.cause
+    return out
 
 
 def verification_json(v: Verification | None, now: datetime) -> dict[str, Any] | None:

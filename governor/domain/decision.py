@@ -96,13 +96,15 @@ class Warning:
     type: str  # time_running_out | break_soon | rest_reminder
     seconds_left: int | None
     number: int | None = None  # rest_reminder: which reminder of the continuous use this is
+    cause: str | None = None  # time_running_out: daily_limit | weekly_limit | allowed_hours | quiet_hours
 
 
 @dataclass(frozen=True)
 class Outlook:
     """How an allowed decision moves while no fact changes (domain/fastpath.py): before
     `valid_until` only the time used moves it, by arithmetic. `fixed_end` is the earliest end that
-    use does not move (the allowed window's end, the forced break), with its warning's type."""
+    use does not move (the allowed window's end, quiet hours, the forced break), with its kind
+    (engine.CLOCK or BREAK; "time_running_out" in snapshots stored before the kinds named causes)."""
 
     valid_until: datetime
     fixed_end: datetime | None

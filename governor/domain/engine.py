@@ -19,6 +19,12 @@ from governor.domain.policy import Band, BandRules, Policy
 
 IDLE_RESET = timedelta(minutes=15)  # ends continuous use (for rest reminders) in bands with no break rule
 
+# What ends a session, as the kind of each end: the cause its `time_running_out` warning names, or
+# a forced break. The time left is of a limit, and use moves its end; the clock's ends stay.
+LIMITS = {Reason.DAILY_LIMIT: "daily_limit", Reason.WEEKLY_LIMIT: "weekly_limit"}
+CLOCK = ("allowed_hours", "quiet_hours")
+BREAK = "break_soon"
+
 # Ties between reasons whose retry_at is equally late go to the earlier one here.
 _PRECEDENCE = [Reason.LOCKED, Reason.VERIFICATION_REQUIRED, Reason.CONSENT_REQUIRED, Reason.WEEKLY_LIMIT,
                Reason.DAILY_LIMIT, Reason.CURFEW, Reason.QUIET_HOURS, Reason.COOLDOWN, Reason.TOO_MANY_SESSIONS]
@@ -49,7 +55,7 @@ def decide(policy: Policy, user: UserFacts, usage: Usage, now: datetime, *,
     number = reminder_number(streak, (rules.rest_reminder_minutes, user.controls.rest_reminder_minutes))
     if number:
         warnings.append(Warning("rest_reminder", None, number))
-    fixed = [e for e in ends if e[1] != "remaining"]
+    fixed = [e for e in ends if e[1] not in LIMITS.values()]
     fixed_end, fixed_kind = earliest(fixed) if fixed else (None, None)
     outlook = Outlook(ctx.valid_until(now, rules, ends_at, streak), fixed_end, fixed_kind)
     return Decision(allowed=True, reason=Reason.OK, ends_at=ends_at and ends_at.astimezone(ctx.tz), retry_at=None,
@@ -87,7 +93,10 @@ def first_end(ends: list[tuple[datetime, str]], now: datetime,
         return None, []
     ends_at, kind = earliest(ends)
     left = utc(ends_at) - utc(now)
-    return ends_at, [Warning(kind, int(left.total_seconds()))] if left <= timedelta(minutes=warn_before_minutes) else []
+    if left > timedelta(minutes=warn_before_minutes):
+        return ends_at, []
+    seconds = int(left.total_seconds())
+    return ends_at, [Warning(BREAK, seconds) if kind == BREAK else Warning("time_running_out", seconds, cause=kind)]
 
 
 def reminder_number(streak: timedelta | None, intervals: tuple[int | None, ...]) -> int:
@@ -109,9 +118,9 @@ def reset_gap(rules: BandRules) -> timedelta:
 
 
 def earliest(ends: list[tuple[datetime, str]]) -> tuple[datetime, str]:
-    """The first end; at a tie, the time limit's warning (time_running_out) wins over a break's."""
-    at, kind = min(ends, key=lambda e: (utc(e[0]), e[1] == "break_soon"))
-    return at, "time_running_out" if kind == "remaining" else kind
+    """The first end and its kind; at a tie, a time limit (time_running_out) wins over a break,
+    and among the limits the one listed first."""
+    return min(ends, key=lambda e: (utc(e[0]), e[1] == BREAK))
 
 
 def _latest(retry: datetime | None) -> float:
@@ -258,23 +267,28 @@ class Context:
         return max(utc(t) - utc(start), ZERO)
 
     def session_ends(self, now: datetime, rules: BandRules, remaining: timedelta | None):
-        """What ends a session running from `now`: each end with its warning's type, the end that
-        the time left gives typed "remaining" (it is the only one that use moves)."""
+        """What ends a session running from `now`, each end with its kind: the time left, of the
+        limit with least left (LIMITS: the only ends that use moves), the end of the allowed hours
+        and the start of quiet hours (CLOCK), the forced break (BREAK)."""
         ends: list[tuple[datetime, str]] = []
         if remaining is not None:
-            ends.append((utc(now) + remaining, "remaining"))
+            ends.append((utc(now) + remaining, self.limit_left(rules, now)))
         window = self.cal.window_containing(rules, now) if rules.allowed_hours is not None else None
         if window is not None and window[1] is not None:
-            ends.append((window[1], "time_running_out"))
+            ends.append((window[1], "allowed_hours"))
         quiet = self.cal.next_quiet_start(now)
         if quiet is not None:
-            ends.append((quiet, "time_running_out"))
+            ends.append((quiet, "quiet_hours"))
         if rules.continuous_limit_minutes is not None:
             streak = self.streak_length(now)
             # the streak's own start, not now - streak (clamped at 0 when the clock stepped back)
             start = utc(now) if streak is None else utc(self.run(rules)[0])
-            ends.append((start + timedelta(minutes=rules.continuous_limit_minutes), "break_soon"))
+            ends.append((start + timedelta(minutes=rules.continuous_limit_minutes), BREAK))
         return ends
+
+    def limit_left(self, rules: BandRules, t: datetime) -> str:
+        """The limit whose time left is the least at `t` (the daily one at a tie), as a kind of end."""
+        return LIMITS[min(self.caps(rules, t.astimezone(self.tz).date()), key=lambda cap: cap[1])[0]]
 
     def valid_until(self, now: datetime, rules: BandRules, ends_at: datetime | None,
                     streak: timedelta | None) -> datetime:

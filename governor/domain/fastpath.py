@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from governor.domain.bands import band_name, next_change
 from governor.domain.calendar import utc
 from governor.domain.decision import Decision, Outlook, Reason, Usage, UserFacts, Warning
-from governor.domain.engine import Context, earliest, first_end, reset_gap
+from governor.domain.engine import CLOCK, Context, earliest, first_end, reset_gap
 from governor.domain.policy import BandRules, Policy
 
 UTC = timezone.utc
@@ -78,22 +78,34 @@ def _parse(text: str, tz: ZoneInfo) -> Snapshot:
     return Snapshot(decision, datetime.fromisoformat(j["at"]), j["facts_version"])
 
 
+def eligible(snap: Snapshot | None, *, facts_version: int, policy_version: int, booked_from: datetime | None,
+             streak_kept: bool, session_ends_at: datetime | None, now: datetime, purpose: str | None = None) -> bool:
+    """The fast-path rule, the one place it is written: a running session's answer at `now` is its
+    user's stored decision moved on by arithmetic when that decision exists and was taken under the
+    user's facts and the policy as they are (`facts_version`, `policy_version`), the time booked now
+    (from `booked_from`; None: nothing, the clock went back) lies after the decision's instant and
+    kept the continuous-use streak going (`streak_kept`), `now` is before its `valid_until` and the
+    session's end, and the session has no purpose (its uncounted minutes move the decision in a way
+    arithmetic does not follow). Else the full decision. store/sessions.py's one-statement heartbeat
+    (_IN_ONE) is this rule's commonest case in SQL; tests/integration/test_fastpath.py holds them equal."""
+    if snap is None or booked_from is None or not streak_kept or purpose is not None:
+        return False
+    if snap.facts_version != facts_version or snap.decision.policy_version != policy_version:
+        return False
+    return (snap.at <= booked_from and now < snap.decision.outlook.valid_until
+            and (session_ends_at is None or now < session_ends_at))
+
+
 def advance(snap: Snapshot | None, *, facts_version: int, policy_version: int, booked_from: datetime | None,
             streak_kept: bool, session_ends_at: datetime | None, used_today: timedelta,
-            now: datetime) -> Decision | None:
+            now: datetime, purpose: str | None = None) -> Decision | None:
     """The decision for a running session at `now`, moved on from `snap` by arithmetic; None when
-    the full decision is needed. `booked_from` is where this heartbeat's booked interval began
-    (None: nothing was booked, the clock went back), `used_today` the day's booked use after it,
-    `streak_kept` whether the booking kept the continuous-use streak."""
-    if snap is None or booked_from is None or not streak_kept:
+    the full decision is needed (`eligible`). `used_today` is the day's booked use after this
+    heartbeat's booking."""
+    if not eligible(snap, facts_version=facts_version, policy_version=policy_version, booked_from=booked_from,
+                    streak_kept=streak_kept, session_ends_at=session_ends_at, now=now, purpose=purpose):
         return None
     d, o = snap.decision, snap.decision.outlook
-    if snap.facts_version != facts_version or d.policy_version != policy_version:
-        return None
-    if not (snap.at <= booked_from and now < o.valid_until):
-        return None
-    if session_ends_at is not None and now >= session_ends_at:
-        return None
     remaining = None if d.remaining is None else d.remaining - (used_today - d.used_today)
     ends = [] if o.fixed_end is None else [(o.fixed_end, o.fixed_kind)]
     if remaining is not None:
@@ -146,7 +158,7 @@ def idle(policy: Policy, user: UserFacts, usage: Usage, now: datetime, decision:
     if ctx.streak_length(now) is not None:
         return None
     ends = ctx.session_ends(now, rules, decision.remaining)
-    until = [utc(ctx.cal.next_day(now))] + [utc(t) for t, kind in ends if kind == "time_running_out"]
+    until = [utc(ctx.cal.next_day(now))] + [utc(t) for t, kind in ends if kind in CLOCK]
     change = next_change(policy, user, ctx.tz, now)  # a birthday at a band's boundary, a signal's lapse
     if change is not None:
         until.append(utc(change))
@@ -159,7 +171,7 @@ def for_idle(idle: Idle | None, now: datetime) -> Decision | None:
     if idle is None or not idle.at <= now < idle.until:
         return None
     shift = utc(now) - utc(idle.at)
-    ends = [(t if kind == "time_running_out" else t + shift, kind) for t, kind in idle.ends]
+    ends = [(t if kind in CLOCK else t + shift, kind) for t, kind in idle.ends]
     ends_at, warnings = first_end(ends, now, idle.warn_before_minutes)
     return replace(idle.decision, ends_at=ends_at and ends_at.astimezone(idle.at.tzinfo), warnings=tuple(warnings),
                    outlook=None)

@@ -38,9 +38,13 @@ _HEARTBEAT_PG_BOOK = _HEARTBEAT_PG.format(book=", d AS (" + _BOOK + " AND user_p
 _HEARTBEAT_PG = _HEARTBEAT_PG.format(book="")
 # PostgreSQL, the commonest heartbeat in one statement (`heartbeat_in_one`): a session that booked
 # the user's latest use goes on within its grace, inside its stored decision's validity, on the
-# policy zone's `today`. The conditions are `service/sessions._fast`'s and `fastpath.advance`'s for
-# that case, which makes the booking simple: the whole interval is new, it extends the last booked
-# interval, the streak goes on, all of it on today's row. The milliseconds are rounded half to even,
+# policy zone's `today`. Its WHERE clause is the fast-path rule, domain/fastpath.eligible, for that
+# case (facts_version and the policy's version; the snapshot's `at` <= last_seen_at, the booked
+# interval's start; :now < valid_until and the session's end; no purpose; the streak kept, as
+# u.last_active = s.last_seen_at makes it), plus what keeps the booking simple (no zone of the
+# user's own, nothing uncounted, the whole interval new, after midnight and within the grace, at
+# most 8 intervals): it extends the last booked interval, all of it on today's row.
+# tests/integration/test_fastpath.py runs this statement and the domain on random states. The milliseconds are rounded half to even,
 # as Python's round(); the session's new end is the stored decision's moved on (fastpath.advance).
 # Written only if the user's row is still the version read, as in _HEARTBEAT_PG.
 _IN_ONE = (

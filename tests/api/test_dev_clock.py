@@ -53,7 +53,7 @@ def test_a_session_ends_at_curfew_when_the_clock_is_set_past_it(dev_apps, token)
     c.put("/v1/dev/clock", json={"now": "2026-12-02T21:58:00+08:00"}, headers=adm)
     start = c.post("/v1/sessions", json={"user_id": "kid"}, headers=fe).json
     assert start["ends_at"] == "2026-12-02T22:00:00+08:00"
-    assert start["warnings"][0]["type"] == "time_running_out"
+    assert start["warnings"] == [{"type": "time_running_out", "seconds_left": 120, "cause": "allowed_hours"}]
     c.put("/v1/dev/clock", json={"now": "2026-12-02T22:00:30+08:00"}, headers=adm)
     beat = c.post(f"/v1/sessions/{start['session_id']}/heartbeat", headers=fe).json
     assert (beat["allowed"], beat["reason"]) == (False, "curfew")

@@ -214,6 +214,9 @@ def test_controls_only_tighten_and_reach_a_running_session_at_its_next_heartbeat
 def test_quiet_hours_end_a_running_session_with_their_end_as_retry_at(fam, client):
     fam.link("mum")
     fam.controls("mum", {"quiet_hours": ["07:20-08:00"]})
+    fam.clock.set(shanghai(2026, 12, 2, 7, 16))  # a start now would be warned of the quiet hours
+    assert fam.api.status(KID)["warnings"] == [{"type": "time_running_out", "seconds_left": 240,
+                                                "cause": "quiet_hours"}]
     fam.clock.set(shanghai(2026, 12, 2, 7, 10))
     r = fam.api.start(KID)
     assert r.status_code == 201 and r.json["ends_at"] == "2026-12-02T07:20:00+08:00"

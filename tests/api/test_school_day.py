@@ -99,9 +99,9 @@ def test_a_twelve_year_olds_school_day(api, clock):
     d = api.beat(sid).json
     assert d["allowed"] is True
     assert (d["used_today_seconds"], d["remaining_seconds"]) == (3300, 300)
-    assert d["warnings"] == [{"type": "time_running_out", "seconds_left": 300}]
+    assert d["warnings"] == [{"type": "time_running_out", "seconds_left": 300, "cause": "daily_limit"}]
     d = beat_every_minute(api, clock, sid, (2026, 12, 2), (8, 1), (8, 4))
-    assert d["warnings"] == [{"type": "time_running_out", "seconds_left": 60}]
+    assert d["warnings"] == [{"type": "time_running_out", "seconds_left": 60, "cause": "daily_limit"}]
     assert (d["used_today_seconds"], d["remaining_seconds"]) == (3540, 60)
 
     # 08:05:30: the first heartbeat after ends_at ends it; use counts up to 08:05, not past it.
@@ -154,7 +154,7 @@ def test_late_evening_ends_at_the_curfew(api, clock):
     d = beat_every_minute(api, clock, sid, (2026, 12, 2), (21, 51), (21, 54))
     assert d["warnings"] == []
     d = beat_every_minute(api, clock, sid, (2026, 12, 2), (21, 55), (21, 55))
-    assert d["warnings"] == [{"type": "time_running_out", "seconds_left": 300}]
+    assert d["warnings"] == [{"type": "time_running_out", "seconds_left": 300, "cause": "allowed_hours"}]
     beat_every_minute(api, clock, sid, (2026, 12, 2), (21, 56), (21, 59))
     clock.set(shanghai(2026, 12, 2, 22, 0, 45))
     r = api.beat(sid)

@@ -74,8 +74,8 @@ def refused(reason: Reason, retry_at: datetime | None, **more) -> dict:
     return {"allowed": False, "reason": reason, "ends_at": None, "retry_at": retry_at, "warnings": (), **more}
 
 
-def running_out(seconds: int) -> Warning:
-    return Warning("time_running_out", seconds)
+def running_out(seconds: int, cause: str) -> Warning:
+    return Warning("time_running_out", seconds, cause=cause)
 
 
 def break_soon(seconds: int) -> Warning:
@@ -101,7 +101,7 @@ LIMITS = {Band.UNDER_8: 40, Band.AGE_8_15: 60, Band.AGE_16_17: 120, Band.UNVERIF
 BANDS = [
     *(case(f"{band}-fresh", at(WED, 10), ok(at(WED, 10, 30), band=band, remaining=mins(limit), used_today=mins(0)),
            facts=user(band)) for band, limit in LIMITS.items()),
-    *(case(f"{band}-one-minute-left", at(WED, 10), ok(at(WED, 10, 1), running_out(60), band=band,
+    *(case(f"{band}-one-minute-left", at(WED, 10), ok(at(WED, 10, 1), running_out(60, "daily_limit"), band=band,
                                                       remaining=mins(1), used_today=mins(limit - 1)),
            facts=user(band), usage=used(limit - 1)) for band, limit in LIMITS.items()),
     *(case(f"{band}-limit-reached", at(WED, 10), refused(Reason.DAILY_LIMIT, at(THU, 6), band=band, remaining=mins(0),
@@ -119,7 +119,7 @@ BANDS = [
          ok(at(WED, 10, 14, 59), used_today=timedelta(seconds=2701), remaining=timedelta(seconds=899)),
          usage=Usage(days={WED: timedelta(seconds=2701)})),
     case("warning-seconds-exact", at(WED, 10),
-         ok(at(WED, 10, 4, 59), running_out(299), remaining=timedelta(seconds=299)),
+         ok(at(WED, 10, 4, 59), running_out(299, "daily_limit"), remaining=timedelta(seconds=299)),
          usage=Usage(days={WED: timedelta(seconds=3301)})),
 ]
 
@@ -137,14 +137,14 @@ HOURS = [
     case("05:59:59-curfew", at(WED, 5, 59, 59), refused(Reason.CURFEW, at(WED, 6))),
     case("06:00:00-open", at(WED, 6), ok(at(WED, 6, 30))),
     case("21:40-ends-at-22:00", at(WED, 21, 40), ok(at(WED, 22))),
-    case("21:56-time-running-out", at(WED, 21, 56), ok(at(WED, 22), running_out(240))),
-    case("21:59:59-one-second-left", at(WED, 21, 59, 59), ok(at(WED, 22), running_out(1))),
+    case("21:56-time-running-out", at(WED, 21, 56), ok(at(WED, 22), running_out(240, "allowed_hours"))),
+    case("21:59:59-one-second-left", at(WED, 21, 59, 59), ok(at(WED, 22), running_out(1, "allowed_hours"))),
     case("22:00:00-curfew-until-06:00", at(WED, 22), refused(Reason.CURFEW, at(THU, 6))),
     case("23:59:59-curfew", at(WED, 23, 59, 59), refused(Reason.CURFEW, at(THU, 6))),
     case("crossing-before-start", at(WED, 19, 59), refused(Reason.CURFEW, at(WED, 20)), policy=CROSSING),
     case("crossing-evening", at(WED, 23), ok(at(THU, 2)), policy=CROSSING),
     case("crossing-at-midnight", at(THU, 0), ok(at(THU, 2)), policy=CROSSING),
-    case("crossing-near-end", at(THU, 1, 57), ok(at(THU, 2), running_out(180)), policy=CROSSING),
+    case("crossing-near-end", at(THU, 1, 57), ok(at(THU, 2), running_out(180, "allowed_hours")), policy=CROSSING),
     case("crossing-end", at(THU, 2), refused(Reason.CURFEW, at(THU, 20)), policy=CROSSING),
     case("friday-window-runs-into-saturday", at(SAT, 1), ok(at(SAT, 2)), policy=FRIDAY_NIGHT),
     case("friday-window-over", at(SAT, 2), refused(Reason.CURFEW, at(FRI + timedelta(days=7), 20)),
@@ -159,7 +159,7 @@ HOURS = [
 # -- daily and weekly limits -------------------------------------------------------------------
 
 NO_HOURS = policy_with({"daily_limit_minutes": 60})
-WEEKLY = policy_with({"daily_limit_minutes": 120, "weekly_limit_minutes": 300})
+WEEKLY = policy_with({"daily_limit_minutes": 120, "weekly_limit_minutes": 300, "warn_before_minutes": 5})
 WEEKLY_HOURS = policy_with({"weekly_limit_minutes": 60, "allowed_hours": ["06:00-22:00"]})
 WEEK_SPENT = {MON: mins(120), TUE: mins(120), WED: mins(60)}
 
@@ -177,6 +177,12 @@ LIMITS_CASES = [
          policy=WEEKLY, usage=Usage(days={MON: mins(120), SAT: mins(120), SUN: mins(60)})),
     case("weekly-remaining-below-daily", at(WED, 10), ok(at(WED, 10, 30), remaining=mins(30)),
          policy=WEEKLY, usage=Usage(days={MON: mins(120), TUE: mins(120), WED: mins(30)})),
+    case("weekly-limit-running-out-says-so", at(WED, 10),
+         ok(at(WED, 10, 1), running_out(60, "weekly_limit"), remaining=mins(1)),
+         policy=WEEKLY, usage=Usage(days={MON: mins(120), TUE: mins(120), WED: mins(59)})),
+    case("daily-and-weekly-equal-says-daily", at(WED, 10),
+         ok(at(WED, 10, 1), running_out(60, "daily_limit"), remaining=mins(1)),
+         policy=WEEKLY, usage=Usage(days={MON: mins(120), TUE: mins(60), WED: mins(119)})),
     case("weekly-outranks-daily", at(WED, 10), refused(Reason.WEEKLY_LIMIT, at(NEXT_MON, 0)),
          policy=WEEKLY, usage=Usage(days={MON: mins(60), TUE: mins(120), WED: mins(120)})),
     case("last-week-does-not-count", at(WED, 10), ok(at(WED, 12), remaining=mins(120)),
@@ -195,7 +201,7 @@ NPPA_CASES = [
     case("nppa-wednesday-evening", at(WED, 20, 30), refused(Reason.CURFEW, at(FRI, 20)), policy=NPPA),
     case("nppa-friday-19:59", at(FRI, 19, 59), refused(Reason.CURFEW, at(FRI, 20)), policy=NPPA),
     case("nppa-friday-20:30", at(FRI, 20, 30), ok(at(FRI, 21), remaining=None), policy=NPPA),
-    case("nppa-friday-20:56-warns", at(FRI, 20, 56), ok(at(FRI, 21), running_out(240)), policy=NPPA),
+    case("nppa-friday-20:56-warns", at(FRI, 20, 56), ok(at(FRI, 21), running_out(240, "allowed_hours")), policy=NPPA),
     case("nppa-friday-21:00-next-is-saturday", at(FRI, 21), refused(Reason.CURFEW, at(SAT, 20)), policy=NPPA),
     case("nppa-sunday-night-next-is-friday", at(SUN, 21, 30), refused(Reason.CURFEW, at(FRI + timedelta(days=7), 20)),
          policy=NPPA),
@@ -327,9 +333,9 @@ CONTINUOUS = [
          usage=streak(at(WED, 10), at(WED, 10, 30), 60), continuing=True),
     case("cooldown-runs-into-curfew", at(WED, 21, 55), refused(Reason.COOLDOWN, at(THU, 6)),
          usage=streak(at(WED, 21, 25), at(WED, 21, 55), 30), continuing=True),
-    case("limit-and-break-tie-says-time-running-out", at(WED, 10), ok(at(WED, 10, 5), running_out(300)),
+    case("limit-and-break-tie-says-time-running-out", at(WED, 10), ok(at(WED, 10, 5), running_out(300, "daily_limit")),
          usage=streak(at(WED, 9, 35), at(WED, 10), 55)),
-    case("limit-before-break", at(WED, 10), ok(at(WED, 10, 4), running_out(240)),
+    case("limit-before-break", at(WED, 10), ok(at(WED, 10, 4), running_out(240, "daily_limit")),
          usage=streak(at(WED, 9, 35), at(WED, 10), 56)),
     case("break-before-limit", at(WED, 10), ok(at(WED, 10, 5), break_soon(300)),
          usage=streak(at(WED, 9, 35), at(WED, 10), 54)),
@@ -337,7 +343,7 @@ CONTINUOUS = [
          usage=streak(at(WED, 9, 36), at(WED, 10), 30)),
     case("break-before-window-end", at(WED, 21, 55), ok(at(WED, 21, 58), break_soon(180)),
          usage=streak(at(WED, 21, 28), at(WED, 21, 55), 27)),
-    case("window-end-before-break", at(WED, 21, 55), ok(at(WED, 22), running_out(300)),
+    case("window-end-before-break", at(WED, 21, 55), ok(at(WED, 22), running_out(300, "allowed_hours")),
          usage=streak(at(WED, 21, 35), at(WED, 21, 55), 20)),
     case("rest-reminder-due", at(WED, 10, 30), ok(None, REST), policy=REMINDER,
          usage=streak(at(WED, 10), at(WED, 10, 29, 30))),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from governor.domain import fastpath
 from governor.domain.bands import looser_limit
 from governor.domain.controls import Controls
-from governor.domain.decision import Lock, Usage, UserFacts, Verification, recorded
+from governor.domain.decision import Lock, Usage, UserFacts, Verification, Warning, recorded
 from governor.domain.engine import decide
 from governor.domain.policy import Band, parse_windows
 from tests.unit.test_engine import BORN, MINOR, NPPA, NY, SH, WED, at, mins, policy_with, user, verified
@@ -148,3 +148,48 @@ def test_an_unverified_status_keeps_no_birth_date():
     assert (kept.birth_date, kept.method, kept.verified_at) == (None, "id", at(WED, 9))
     kept = recorded(Verification("verified", date(2014, 6, 1)), at(WED, 9))
     assert kept.birth_date == date(2014, 6, 1)
+
+
+def test_eligible_names_every_condition_of_the_fast_path():
+    """fastpath.eligible, the one rule: each condition alone turns it off."""
+    start, now = at(WED, 7), at(WED, 7, 2)
+    snap = fastpath.load(fastpath.take(decide(MINOR_V1, twelve(), running(start, start), start, continuing=True),
+                                       start, 3), SH)
+    ok = dict(facts_version=3, policy_version=1, booked_from=start + mins(1), streak_kept=True,
+              session_ends_at=at(WED, 7, 30), now=now, purpose=None)
+    assert fastpath.eligible(snap, **ok)
+    valid_until = snap.decision.outlook.valid_until
+    for change in [dict(facts_version=4), dict(policy_version=2), dict(booked_from=None),
+                   dict(booked_from=start - timedelta(microseconds=1)), dict(streak_kept=False),
+                   dict(now=valid_until), dict(session_ends_at=now), dict(purpose="homework")]:
+        assert not fastpath.eligible(snap, **{**ok, **change}), change
+    assert fastpath.eligible(snap, **{**ok, "now": valid_until - timedelta(microseconds=1), "session_ends_at": None})
+    assert not fastpath.eligible(None, **ok)
+
+
+def test_a_snapshot_never_holds_a_warning_of_an_end():
+    """A decision warning of its end is past its valid_until: nothing is stored, so a stored
+    decision's warnings never need a cause (only rest reminders travel in snapshots)."""
+    near = decide(MINOR_V1, twelve(), running(at(WED, 21, 40), at(WED, 21, 56)), at(WED, 21, 56), continuing=True)
+    assert [(w.type, w.cause) for w in near.warnings] == [("time_running_out", "allowed_hours")]
+    assert fastpath.take(near, at(WED, 21, 56), 0) is None
+
+
+def test_a_snapshot_stored_before_causes_loads_and_moves_on_alike():
+    """Snapshots written before warnings had a `cause` and ends their kinds (fixed_kind
+    "time_running_out", warnings without "cause") still load and give the same answer."""
+    policy = policy_with({"daily_limit_minutes": 120, "allowed_hours": ["06:00-22:00"], "rest_reminder_minutes": 10,
+                          "warn_before_minutes": 5})
+    start, then = at(WED, 21), at(WED, 21, 15)
+    d0 = decide(policy, twelve(), running(start, then), then, continuing=True)
+    text = fastpath.take(d0, then, 0)
+    assert '"fixed_kind": "allowed_hours"' in text and '"cause": null' in text
+    old = text.replace('"fixed_kind": "allowed_hours"', '"fixed_kind": "time_running_out"')
+    old = old.replace(', "cause": null', "")
+    now = then + mins(1)
+    common = dict(facts_version=0, policy_version=policy.version, booked_from=then, streak_kept=True,
+                  session_ends_at=None, used_today=mins(16), now=now)
+    new_answer = fastpath.advance(fastpath.load(text, SH), **common)
+    assert new_answer == decide(policy, twelve(), running(start, now), now, continuing=True)
+    assert new_answer == fastpath.advance(fastpath.load(old, SH), **common)
+    assert new_answer.warnings == (Warning("rest_reminder", None, 1),)

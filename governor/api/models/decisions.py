@@ -22,6 +22,11 @@ class WarningOut(Out):
     """seconds until the session ends (null for `rest_reminder`)"""
     number: int | None = None
     """`rest_reminder` only: which multiple of the interval this is; show the reminder when it changes"""
+    cause: Literal["daily_limit", "weekly_limit", "allowed_hours", "quiet_hours"] | None = None
+    """`time_running_out` only: what runs out. `daily_limit` or `weekly_limit`: the time left today
+    or this week (`remaining_seconds`); `allowed_hours`: the allowed hours end (curfew); `quiet_hours`:
+    a guardian's quiet hours begin. Tell the user which: "5 minutes left today" is not "chat closes at
+    22:00"."""
 
 
 class PolicyRef(Out):

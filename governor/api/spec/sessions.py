@@ -30,8 +30,9 @@ OPS = [
        errors={200: "The decision; `allowed: false` means the session has ended",
                404: "No such session (problem `session-not-found`)",
                409: "The session had already ended (problem `session-ended`, with its `end_reason`)"},
-       answer={**DECISION, "session_id": "s_Yc2R7vLq0b",
-               "warnings": [{"type": "time_running_out", "seconds_left": 240}]}),
+       answer={**DECISION, "session_id": "s_Yc2R7vLq0b", "used_today_seconds": 3360, "remaining_seconds": 240,
+               "ends_at": "2026-12-02T07:40:30+08:00",
+               "warnings": [{"type": "time_running_out", "seconds_left": 240, "cause": "daily_limit"}]}),
     Op("post", "/v1/sessions/{session_id}/end", "endSession", "sessions", "End a session (idempotent)",
        ("sessions",), body=EMPTY_OBJECT, body_required=False, responses={200: m.EndedOut, 404: m.ProblemOut},
        description="When the chat closes. Books the time up to now and answers how long the session "

@@ -72,15 +72,17 @@ def fast(svc: Services, session_id: str, client: str, tx: Tx | None = None) -> D
 
 
 def moved_on(svc: Services, tx: Tx, session_id: str,
-              client: str) -> tuple[Decision, sessions.HeartbeatView, date, int] | None:
+             client: str) -> tuple[Decision, sessions.HeartbeatView, date, int] | None:
     """`fast`'s read and working out: the decision, the view read, and the milliseconds booked
-    on `today`, which the view's objects now hold; None when the fast way does not apply."""
+    on `today`, which the view's objects now hold; None when the fast way does not apply: the
+    rule (fastpath.eligible), or a booking this write cannot make (uncounted time to mark, days
+    other than today's booked row, many intervals to prune)."""
     view = sessions.heartbeat_view(tx, session_id, client, days_around(svc.clock.now()))
     if view is None:
         return None
     user, session = view.user, view.session
     svc.policy_seen = user.policy_version
-    if session.ended_at is not None or session.purpose is not None or user.outlook is None or user.marked != "[]":
+    if session.ended_at is not None or user.marked != "[]":
         return None
     policy = svc.policy_at(user.policy_version)
     now = svc.clock.now()
@@ -89,7 +91,9 @@ def moved_on(svc: Services, tx: Tx, session_id: str,
         return None
     tz = steps.zone(policy, user)
     snap = fastpath.load(user.outlook, tz)
-    if snap.facts_version != user.facts_version or snap.decision.policy_version != policy.version:
+    rule = dict(facts_version=user.facts_version, policy_version=policy.version, booked_from=interval[0],
+                session_ends_at=session.ends_at, now=now, purpose=session.purpose)
+    if not fastpath.eligible(snap, streak_kept=True, **rule):  # the rule on what is known before booking
         return None
     # The snapshot's band is today's: it holds until midnight (a birthday) or a new verification.
     gap = reset_gap(policy.bands[snap.decision.band])
@@ -99,10 +103,8 @@ def moved_on(svc: Services, tx: Tx, session_id: str,
     if any(day != today for day, _ in booked) or today not in view.used or len(booking.activity.recent) > 8:
         return None
     ms = sum(n for _, n in booked)
-    decision = fastpath.advance(
-        snap, facts_version=user.facts_version, policy_version=policy.version,
-        booked_from=interval[0], streak_kept=ledger.run_goes_on(user.activity, booking.activity, now, gap),
-        session_ends_at=session.ends_at, used_today=timedelta(milliseconds=view.used[today] + ms), now=now)
+    decision = fastpath.advance(snap, streak_kept=ledger.run_goes_on(user.activity, booking.activity, now, gap),
+                                used_today=timedelta(milliseconds=view.used[today] + ms), **rule)
     if decision is None:
         return None
     user.activity = booking.activity  # pruned the full way: intervals kept longer overlap nothing new
@@ -118,14 +120,16 @@ def days_around(now: datetime) -> tuple[date, date, date]:
 
 
 def advance(tx: Tx, policy: Policy, user: UserRow, acc: steps.Accrual, ends_at: datetime | None,
-             now: datetime) -> Decision | None:
-    """The stored decision moved on by the time just booked, when nothing else can have changed."""
-    if user.outlook is None:
+            now: datetime, purpose: str | None = None) -> Decision | None:
+    """The locked way's: the stored decision moved on by the time just booked, when the rule
+    (fastpath.eligible) allows."""
+    snap = fastpath.load(user.outlook, steps.zone(policy, user))
+    rule = dict(facts_version=user.facts_version, policy_version=policy.version, booked_from=acc.booked_from,
+                streak_kept=acc.streak_kept, session_ends_at=ends_at, now=now, purpose=purpose)
+    if not fastpath.eligible(snap, **rule):
         return None
     today = steps.local_day(now, policy, user)
     used = acc.used.get(today)
     if used is None:
         used = usage.add(tx, user.pk, today)
-    return fastpath.advance(fastpath.load(user.outlook, steps.zone(policy, user)), facts_version=user.facts_version,
-                            policy_version=policy.version, booked_from=acc.booked_from,
-                            streak_kept=acc.streak_kept, session_ends_at=ends_at, used_today=used, now=now)
+    return fastpath.advance(snap, used_today=used, **rule)

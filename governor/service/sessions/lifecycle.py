@@ -78,7 +78,7 @@ def heartbeat(svc: Services, session_id: str, client: str) -> Decision:
         now = svc.clock.now()
         ends_before = session.ends_at
         acc = steps.accrue(svc, tx, policy, user, session, now)
-        decision = fastways.advance(tx, policy, user, acc, ends_before, now) if session.purpose is None else None
+        decision = fastways.advance(tx, policy, user, acc, ends_before, now, session.purpose)
         if decision is None:
             facts, use, _ = steps.gather(tx, policy, user, user.user_id, now, svc.grace, exclude=session.id)
             decision = decide_heartbeat(policy, facts, use, now, ends_before, session.purpose,
