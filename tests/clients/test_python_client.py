@@ -35,6 +35,11 @@ def test_start_heartbeat_end(gov, clock):
     assert gov.end(started.session_id).duration_seconds == 27 * 60  # idempotent
 
 
+def test_a_warning_says_what_runs_out(gov, clock):
+    clock.set(shanghai(2026, 12, 2, 21, 57))
+    assert gov.status("u-1").warnings == (Warning("time_running_out", 3 * 60, cause="allowed_hours"),)
+
+
 def test_a_refusal_is_a_decision_not_an_exception(gov, clock):
     clock.set(shanghai(2026, 12, 2, 22, 30))
     for d in (gov.status("u-1"), gov.start("u-1")):

@@ -1019,6 +1019,15 @@ export interface components {
              * @default null
              */
             number: number | null;
+            /**
+             * Cause
+             * @description `time_running_out` only: what runs out. `daily_limit` or `weekly_limit`: the time left today
+             *     or this week (`remaining_seconds`); `allowed_hours`: the allowed hours end (curfew); `quiet_hours`:
+             *     a guardian's quiet hours begin. Tell the user which: "5 minutes left today" is not "chat closes at
+             *     22:00".
+             * @default null
+             */
+            cause: ("daily_limit" | "weekly_limit" | "allowed_hours" | "quiet_hours") | null;
         };
         /**
          * StartedOut
@@ -3147,14 +3156,15 @@ export interface operations {
                      *       "allowed": true,
                      *       "reason": "ok",
                      *       "band": "age_8_15",
-                     *       "used_today_seconds": 630,
-                     *       "remaining_seconds": 2970,
+                     *       "used_today_seconds": 3360,
+                     *       "remaining_seconds": 240,
                      *       "ends_at": "2026-12-02T07:40:30+08:00",
                      *       "retry_at": null,
                      *       "warnings": [
                      *         {
                      *           "type": "time_running_out",
-                     *           "seconds_left": 240
+                     *           "seconds_left": 240,
+                     *           "cause": "daily_limit"
                      *         }
                      *       ],
                      *       "policy": {

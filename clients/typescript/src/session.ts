@@ -114,7 +114,7 @@ export class GovernorSession {
     this.intervalSeconds = d.heartbeat_interval_seconds ?? this.intervalSeconds;
     this.options.onDecision?.(d);
     for (const w of d.warnings as Warning[]) {
-      const key = `${w.type}:${w.number ?? ""}`;
+      const key = `${w.type}:${w.number ?? ""}:${w.cause ?? ""}`;  // new by type, reminder number, cause
       if (this.seen.has(key)) continue;
       this.seen.add(key);
       this.options.onWarning?.(w);

@@ -23,11 +23,15 @@ class Warning:
     type: str  # time_running_out | break_soon | rest_reminder
     seconds_left: int | None = None
     number: int | None = None  # which rest reminder (1 after the first interval, 2 after the second ...)
+    # time_running_out: what runs out, "daily_limit" | "weekly_limit" (the time left today or this
+    # week) | "allowed_hours" (the allowed hours end) | "quiet_hours" (a guardian's quiet hours begin)
+    cause: str | None = None
 
     @property
-    def key(self) -> tuple[str, int | None]:
-        """What makes a warning new: its type, and for a rest reminder its number."""
-        return self.type, self.number
+    def key(self) -> tuple[str, int | None, str | None]:
+        """What makes a warning new: its type, for a rest reminder its number, and for
+        time_running_out its cause (a grant can make the curfew, not the limit, the end)."""
+        return self.type, self.number, self.cause
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class Decision:
         known = {f.name for f in fields(cls)} - {"raw"}
         values = {k: v for k, v in body.items() if k in known}
         values["ends_at"], values["retry_at"] = _instant(body.get("ends_at")), _instant(body.get("retry_at"))
-        values["warnings"] = tuple(Warning(w["type"], w.get("seconds_left"), w.get("number"))
+        values["warnings"] = tuple(Warning(w["type"], w.get("seconds_left"), w.get("number"), w.get("cause"))
                                    for w in body.get("warnings") or ())
         return cls(**values, raw=body)
 
