@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-random lint bench clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ run: $(STAMP)
 	GOVERNOR_ENV=$${GOVERNOR_ENV:-development} $(BIN)/governor serve --banner
 
 test: $(STAMP)
+	$(BIN)/lint-imports  # the layers (pyproject.toml's tool.importlinter, docs/architecture.md)
 	$(BIN)/python -m pytest -q
+
+# The fast suites once more, in a random order: every test stands alone (CI runs it after `make
+# test`). The seed is printed; `pytest -p random_order --random-order-seed=N ...` repeats an order.
+test-random: $(STAMP)
+	$(BIN)/python -m pytest -q --random-order-bucket=global tests/unit tests/api
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

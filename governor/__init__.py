@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from governor.clock import Clock, SystemClock
+from governor.clock import Clock, SystemClock, dev_clock
 from governor.config import Settings, jwt_secret, load_settings
 
 if TYPE_CHECKING:  # flask is imported when an app is built, not when `governor` is imported
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.json.sort_keys = False
     clock = clock or SystemClock()
     if settings.development:  # PUT /v1/dev/clock moves it, for every worker of this instance folder
-        clock = dev_clock(settings, clock)
+        clock = dev_clock(settings.instance_dir, clock)
     svc = Services(Database(settings.database_url), clock, settings)
     app.extensions["governor"] = svc
     app.extensions["governor.auth"] = tokens.build(secret, settings, svc.clock,
@@ -54,14 +54,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     instrument(app, lambda: _count_active(app.extensions["governor"]))
     app.wsgi_app = HotRoutes(app, app.wsgi_app)  # heartbeats and statuses without Flask's machinery
     return app
-
-
-def dev_clock(settings: Settings, base: Clock) -> Clock:
-    from pathlib import Path
-
-    from governor.clock import OffsetClock
-
-    return OffsetClock(base, Path(settings.instance_dir) / "dev-clock-offset")
 
 
 def _count_active(svc) -> int:

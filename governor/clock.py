@@ -78,3 +78,8 @@ class OffsetClock:
             return timedelta(seconds=float(self.path.read_text()))
         except (FileNotFoundError, ValueError, OverflowError):
             return timedelta(0)
+
+
+def dev_clock(instance_dir: str | Path, base: Clock) -> Clock:
+    """The development clock of an instance: `base` moved by the offset kept in its folder."""
+    return OffsetClock(base, Path(instance_dir) / "dev-clock-offset")

@@ -68,5 +68,8 @@ class TooManyRequests(Problem):
         self.retry_after = retry_after
 
 
+RETRY_AFTER_SECONDS = 2  # what a 503 (the database away) asks a client to wait, the API's and the console's
+
+
 class Unavailable(Problem):
     status, type, title = 503, "unavailable", "The service is temporarily unavailable"

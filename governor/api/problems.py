@@ -8,11 +8,18 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from governor.errors import PROBLEM_BASE, InvalidRequest, MalformedRequest, Problem, TooManyRequests, Unavailable
+from governor.errors import (
+    PROBLEM_BASE,
+    RETRY_AFTER_SECONDS,
+    InvalidRequest,
+    MalformedRequest,
+    Problem,
+    TooManyRequests,
+    Unavailable,
+)
 from governor.store.database import DatabaseUnavailable
 
 log = logging.getLogger("governor.api")
-RETRY_AFTER_SECONDS = 2
 
 
 def problem_response(body: dict, status: int, headers: dict | None = None) -> Response:

@@ -22,13 +22,12 @@ def say(what: str) -> None:
 def services(settings: Settings):
     """The services a use case needs, on the configured database and clock (the development
     clock's offset included), after saying which database it is."""
-    from governor import dev_clock
-    from governor.clock import SystemClock
+    from governor.clock import SystemClock, dev_clock
     from governor.service.context import Services
     from governor.store.database import Database
 
     say(f"database {make_url(settings.database_url).render_as_string(hide_password=True)}")
-    clock = dev_clock(settings, SystemClock()) if settings.development else SystemClock()
+    clock = dev_clock(settings.instance_dir, SystemClock()) if settings.development else SystemClock()
     return Services(Database(settings.database_url), clock, settings)
 
 

@@ -5,9 +5,8 @@ from datetime import date, datetime, timedelta
 
 from flask import g, redirect, render_template, request, url_for
 
-from governor.api.problems import RETRY_AFTER_SECONDS
 from governor.console import _svc, age, bp, charts, forms, guardians, signed_in
-from governor.errors import NotFound, Problem, TooManyRequests
+from governor.errors import RETRY_AFTER_SECONDS, NotFound, Problem, TooManyRequests
 from governor.service import admin, admin_users, complaints, reports, users
 from governor.store.database import DatabaseUnavailable
 

@@ -87,7 +87,8 @@ def eligible(snap: Snapshot | None, *, facts_version: int, policy_version: int, 
     kept the continuous-use streak going (`streak_kept`), `now` is before its `valid_until` and the
     session's end, and the session has no purpose (its uncounted minutes move the decision in a way
     arithmetic does not follow). Else the full decision. store/sessions.py's one-statement heartbeat
-    (_IN_ONE) is this rule's commonest case in SQL; tests/integration/test_fastpath.py holds them equal."""
+    (_IN_ONE) is this rule's commonest case in SQL; tests/integration/test_in_one_property.py
+    holds them equal."""
     if snap is None or booked_from is None or not streak_kept or purpose is not None:
         return False
     if snap.facts_version != facts_version or snap.decision.policy_version != policy_version:

@@ -44,8 +44,9 @@ _HEARTBEAT_PG = _HEARTBEAT_PG.format(book="")
 # u.last_active = s.last_seen_at makes it), plus what keeps the booking simple (no zone of the
 # user's own, nothing uncounted, the whole interval new, after midnight and within the grace, at
 # most 8 intervals): it extends the last booked interval, all of it on today's row.
-# tests/integration/test_fastpath.py runs this statement and the domain on random states. The milliseconds are rounded half to even,
-# as Python's round(); the session's new end is the stored decision's moved on (fastpath.advance).
+# tests/integration/test_in_one_property.py runs this statement and the domain on random states.
+# The milliseconds are rounded half to even, as Python's round(); the session's new end is the
+# stored decision's moved on (fastpath.advance).
 # Written only if the user's row is still the version read, as in _HEARTBEAT_PG.
 _IN_ONE = (
     "WITH v AS (SELECT u.pk, u.xmin AS version, u.outlook, u.facts_version, s.last_seen_at, s.ends_at, j.a, "

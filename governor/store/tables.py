@@ -1,52 +1,27 @@
 """The schema. Alembic's migrations create exactly this; a test compares the two."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+# Base and the column types live in store/base.py: the webhook tables (store/webhook_tables.py)
+# build on them too, and join this metadata at the end of this module.
+from governor.store.base import Base, BigId, UTCDateTime
 
 GENESIS = "0" * 64
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in and out; `timestamptz` on PostgreSQL, ISO text on SQLite."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class User(Base):

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from governor.store.tables import Base, BigId, UTCDateTime
+from governor.store.base import Base, BigId, UTCDateTime
 
 
 class WebhookEndpoint(Base):
