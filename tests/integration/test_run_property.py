@@ -18,7 +18,7 @@ scheduler running, the sweeper closes such a session first.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -56,13 +56,18 @@ def play(svc, clock, uid: str, history) -> Reference:
             if started.session_id:
                 ref.tabs[i] = Tab(started.session_id, now, started.decision.ends_at)
         elif action == "beat" and i in ref.tabs:
+            ends_before = ref.tabs[i].ends_at
             tab = ref.heartbeat(i, now)
+            reached = ref.booked[-1][1]  # where this heartbeat's credit ends
             rested = ref.rested(now, but=i)
             try:
                 d = sessions.heartbeat(svc, tab.sid, "fe")
             except SessionEnded:
                 raise AssertionError("a session the reference holds open had ended") from None
-            if rested:
+            if rested and ends_before is not None and now >= ends_before and reached == ends_before:
+                # it ran into its end, which stands (DESIGN 3); no break stands in the next start's way
+                assert not d.allowed and (d.reason.value != "cooldown" or d.retry_at == now), d
+            elif rested:
                 check_fresh(ref, d, now)
             if d.allowed:
                 tab.last_seen, tab.ends_at = now, d.ends_at
@@ -90,7 +95,9 @@ def teen_service(sqlite_template, tmp_path):
 def test_no_run_outgrows_its_limit_and_a_break_always_ends_it(teen_service, history):
     svc, clock, n = teen_service
     i = next(n)
-    uid = f"teen-{i}"  # a new teen, and a fresh morning, for each history
-    clock.set(shanghai(2026, 12, 2, 8, 0) + timedelta(days=3 * i))
-    users.set_verification(svc, uid, Verification("verified", date(2010, 1, 5)), "t")
+    uid = f"teen-{i}"  # a new 16-year-old, and a fresh morning, for each history
+    morning = shanghai(2026, 12, 2, 8, 0) + timedelta(days=3 * i)
+    clock.set(morning)
+    born = morning.date().replace(year=morning.year - 16) - timedelta(days=100)
+    users.set_verification(svc, uid, Verification("verified", born), "t")
     play(svc, clock, uid, history).check_runs()
