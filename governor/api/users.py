@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, g
 
 from governor.api.guards import requires
 from governor.api.schemas import AgeVerification, body, date_arg, decision_json, query, user_id, verification_json
-from governor.domain import bands
+from governor.domain.bands import AgeNow
 from governor.errors import InvalidRequest
 from governor.observability import count_decision
 from governor.service import sessions, users
@@ -40,17 +40,15 @@ def status_answer(svc, uid: str, purpose: str | None = None) -> dict:
     verification = verification_json(st.facts.verification, now)
     if verification is not None:
         verification.pop("birth_date")
-    out.update(verification=verification, active_sessions=st.active_sessions,
-               age=age_summary(svc.policy_at(st.decision.policy_version), st.facts, now))
+    out.update(verification=verification, active_sessions=st.active_sessions, age=age_summary(st.age))
     return out
 
 
-def age_summary(policy, facts, now) -> dict:
+def age_summary(a: AgeNow) -> dict:
     """Section 8: the user's age as the status shows it (the signals themselves are for
     GET .../age): band, today's combined span, the sources that decided, the consent."""
-    derived = bands.age_today(policy, facts.timezone, bands.signals_of(facts), now)
-    return {"band": derived.band, "age_min": derived.age_min, "age_max": derived.age_max,
-            "basis": list(derived.basis), "parental_consent": bands.consent_of(policy, facts, now)}
+    return {"band": a.age.band, "age_min": a.age.age_min, "age_max": a.age.age_max, "basis": list(a.age.basis),
+            "parental_consent": a.consent}
 
 
 @bp.put("/<uid>/age-verification")

@@ -5,7 +5,8 @@ policy's own boundaries (DESIGN section 8)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from governor.domain import age
@@ -61,6 +62,31 @@ def consent_of(policy: Policy, facts: UserFacts, now: datetime) -> str | None:
 def next_change(policy: Policy, facts: UserFacts, tz: ZoneInfo, now: datetime) -> datetime | None:
     """The first instant after `now` at which the band or the consent can change by itself."""
     return age.next_change(policy.scale, signals_of(facts), tz, now)
+
+
+@dataclass(frozen=True)
+class AgeNow:
+    """The user's age and consent as a status shows them, and the span of time in which they
+    hold if no fact changes: from `at` to `until` (the next local midnight, when today's span
+    moves, or the next instant the band or consent can change by itself)."""
+
+    age: age.Age
+    consent: str | None
+    at: datetime = field(compare=False)
+    until: datetime = field(compare=False)
+
+    def holds(self, now: datetime) -> bool:
+        return self.at <= now < self.until
+
+
+def age_now(policy: Policy, facts: UserFacts, now: datetime) -> AgeNow:
+    """The user's age (domain/age.py's rule) and consent at `now`, with how long they hold."""
+    tz = policy.zone(facts.timezone)
+    today = now.astimezone(tz).date()
+    midnight = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
+    change = next_change(policy, facts, tz, now)
+    return AgeNow(age_today(policy, facts.timezone, signals_of(facts), now), consent_of(policy, facts, now), now,
+                  midnight if change is None else min(change, midnight))
 
 
 def local_day(policy: Policy, timezone: str | None, now: datetime) -> date:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from governor.domain import age
-from governor.domain.bands import age_today, band_of, band_today, consent_of, local_day, looser_limit, signals_of
+from governor.domain.bands import band_of, band_today, local_day, looser_limit
 from governor.domain.controls import Controls, window_text
 from governor.domain.decision import Decision
 from governor.domain.grants import guardian_grant_refusal
@@ -152,9 +152,7 @@ def _child_view(svc: Services, user_id: str, controls: Controls) -> Child:
     """The child's status, and their age from the same facts under the decision's policy (as a
     status answer's `age`)."""
     st = sessions.status(svc, user_id)
-    policy, now = svc.policy_at(st.decision.policy_version), svc.clock.now()
-    derived = age_today(policy, st.facts.timezone, signals_of(st.facts), now)
-    return Child(user_id, st.decision, controls_json(controls), derived, consent_of(policy, st.facts, now))
+    return Child(user_id, st.decision, controls_json(controls), st.age.age, st.age.consent)
 
 
 def get_controls(svc: Services, guardian_id: str, user_id: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from governor import create_app
 from governor.clock import FakeClock
 from governor.domain import ledger
+from governor.domain.bands import age_now
 from governor.domain.decision import Verification
 from governor.domain.engine import decide, decide_heartbeat, reset_gap
 from governor.errors import SessionEnded
@@ -136,7 +137,8 @@ def full_status(svc, user_id: str, purpose: str | None = None) -> sessions.Statu
         user = user_store.get(tx, user_id)
         policy = svc.policy_at(user.policy_version if user is not None else user_store.policy_version(tx))
         facts, use, active = steps.gather(tx, policy, user, user_id, now, GRACE)
-    return sessions.Status(decide(policy, facts, use, now, purpose=purpose), facts, len(active))
+    return sessions.Status(decide(policy, facts, use, now, purpose=purpose), facts, len(active),
+                           age_now(policy, facts, now))
 
 
 def beat_or_end(svc, tabs: list[str | None], tab: int, kind: str) -> None:

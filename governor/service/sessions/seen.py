@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from governor.domain import fastpath
+from governor.domain.bands import AgeNow, age_now
 from governor.domain.decision import Decision, Usage, UserFacts
 from governor.domain.engine import decide
 from governor.domain.policy import Policy
@@ -26,6 +27,7 @@ class Status:
     decision: Decision
     facts: UserFacts
     active_sessions: int
+    age: AgeNow  # section 8: the age and consent the status shows
 
 
 def status(svc: Services, user_id: str, purpose: str | None = None) -> Status:
@@ -35,13 +37,15 @@ def status(svc: Services, user_id: str, purpose: str | None = None) -> Status:
         seen = read(svc, tx, user_id, now)
     policy, facts, use = seen.policy, seen.facts, seen.use
     purposes.check(policy, purpose)
+    if seen.age is None or not seen.age.holds(now):  # derived once while it holds, not at every status
+        seen.age = age_now(policy, facts, now)
     if purpose is not None:
-        return Status(decide(policy, facts, use, now, purpose=purpose), facts, len(seen.active))
+        return Status(decide(policy, facts, use, now, purpose=purpose), facts, len(seen.active), seen.age)
     decision = from_snapshot(policy, seen.user, facts, use, now) or fastpath.for_idle(seen.idle, now)
     if decision is None:
         decision = decide(policy, facts, use, now)
         seen.idle = fastpath.idle(policy, facts, use, now, decision)
-    return Status(decision, facts, len(seen.active))
+    return Status(decision, facts, len(seen.active), seen.age)
 
 
 @dataclass(slots=True)
@@ -57,6 +61,7 @@ class Seen:
     use: Usage
     active: list[Active]
     idle: fastpath.Idle | None = None
+    age: AgeNow | None = None
 
 
 def read(svc: Services, tx: Tx, user_id: str, now: datetime) -> Seen:
