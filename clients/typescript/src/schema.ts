@@ -3042,7 +3042,7 @@ export interface operations {
                      *         "name": "cn-minor-mode",
                      *         "version": 1
                      *       },
-                     *       "session_id": "s_Yc2R7vLq0b",
+                     *       "session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q",
                      *       "heartbeat_interval_seconds": 60
                      *     }
                      */
@@ -3171,7 +3171,7 @@ export interface operations {
                      *         "name": "cn-minor-mode",
                      *         "version": 1
                      *       },
-                     *       "session_id": "s_Yc2R7vLq0b"
+                     *       "session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q"
                      *     }
                      */
                     "application/json": components["schemas"]["HeartbeatOut"];
@@ -3310,7 +3310,7 @@ export interface operations {
                      *         "name": "cn-minor-mode",
                      *         "version": 1
                      *       },
-                     *       "session_id": "s_Yc2R7vLq0b",
+                     *       "session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q",
                      *       "duration_seconds": 1260,
                      *       "end_reason": "client"
                      *     }
@@ -6251,7 +6251,7 @@ export interface operations {
                      *             "version": 1
                      *           },
                      *           "data": {
-                     *             "session_id": "s_Yc2R7vLq0b"
+                     *             "session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q"
                      *           },
                      *           "prev_hash": "9c1f...e0",
                      *           "hash": "41aa...7d"

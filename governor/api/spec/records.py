@@ -9,7 +9,7 @@ from governor.api.spec.op import COMPLAINT, CSV, CURSOR, INSTANT, JSON, LIMIT, N
 
 EVENT = {"id": 812, "at": "2026-12-02T00:00:03+00:00", "chain": "u:5Qm2f0", "seq": 14, "user_id": "pupil-12",
          "client": "chat-web", "action": "session.started", "reason": "ok",
-         "policy": {"name": "cn-minor-mode", "version": 1}, "data": {"session_id": "s_Yc2R7vLq0b"},
+         "policy": {"name": "cn-minor-mode", "version": 1}, "data": {"session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q"},
          "prev_hash": "9c1f...e0", "hash": "41aa...7d"}
 
 OPS = [
