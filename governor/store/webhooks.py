@@ -6,7 +6,7 @@ the session use cases: they take either, as plain SQL with `:name` parameters.""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, select, text, update
@@ -60,6 +60,10 @@ def subscribers(conn: Session | Tx, event_type: str) -> list[str]:
 
 
 def guardian_ids(conn: Session | Tx, user_pk: int) -> list[str]:
+    """The user's guardians now: an ORM session first writes the change's own rows (a new link,
+    changed controls), which the event reports."""
+    if isinstance(conn, Session):
+        conn.flush()
     return [r[0] for r in _Conn(conn).all(_GUARDIANS, {"pk": user_pk})]
 
 
@@ -84,22 +88,71 @@ def set_body(conn: Session | Tx, event_id: str, body: str) -> None:
 
 # -- endpoints --------------------------------------------------------------------------------
 
-def endpoint(s: Session, name: str, lock: bool = False) -> WebhookEndpoint | None:
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint as the services see it: a value, never the row."""
+
+    name: str
+    url: str
+    events: tuple[str, ...]
+    enabled: bool
+    disabled_reason: str | None
+    secret: str
+    previous_secret: str | None
+    previous_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _endpoint(ep: WebhookEndpoint) -> Endpoint:
+    return Endpoint(ep.name, ep.url, tuple(json.loads(ep.events)), ep.enabled, ep.disabled_reason, ep.secret,
+                    ep.previous_secret, ep.previous_until, ep.created_at, ep.updated_at)
+
+
+def _set_endpoint(s: Session, name: str, **values) -> None:
+    s.execute(update(WebhookEndpoint).where(WebhookEndpoint.name == name).values(**values))
+
+
+def endpoint(s: Session, name: str, lock: bool = False) -> Endpoint | None:
     q = select(WebhookEndpoint).where(WebhookEndpoint.name == name)
-    return s.execute(q.with_for_update() if lock else q).scalar()
+    ep = s.execute(q.with_for_update() if lock else q).scalar()
+    return None if ep is None else _endpoint(ep)
 
 
-def endpoints(s: Session) -> list[WebhookEndpoint]:
-    return list(s.execute(select(WebhookEndpoint).order_by(WebhookEndpoint.name)).scalars())
+def endpoints(s: Session) -> list[Endpoint]:
+    return [_endpoint(ep) for ep in s.execute(select(WebhookEndpoint).order_by(WebhookEndpoint.name)).scalars()]
 
 
-def add_endpoint(s: Session, ep: WebhookEndpoint) -> None:
+def create_endpoint(s: Session, name: str, url: str, events: list[str], enabled: bool, secret: str,
+                    now: datetime) -> Endpoint:
+    ep = WebhookEndpoint(name=name, url=url, events=json.dumps(events), enabled=enabled, secret=secret,
+                         created_at=now, updated_at=now)
     s.add(ep)
     s.flush()
+    return _endpoint(ep)
 
 
-def delete_endpoint(s: Session, ep: WebhookEndpoint) -> None:
-    s.execute(delete(WebhookEndpoint).where(WebhookEndpoint.name == ep.name))
+def change_endpoint(s: Session, ep: Endpoint, url: str, events: list[str], enabled: bool,
+                    disabled_reason: str | None, updated_at: datetime) -> Endpoint:
+    """`ep` (as read under its lock) with the values given."""
+    _set_endpoint(s, ep.name, url=url, events=json.dumps(events), enabled=enabled, disabled_reason=disabled_reason,
+                  updated_at=updated_at)
+    return replace(ep, url=url, events=tuple(events), enabled=enabled, disabled_reason=disabled_reason,
+                   updated_at=updated_at)
+
+
+def rotate_secret(s: Session, ep: Endpoint, secret: str, previous_until: datetime, now: datetime) -> Endpoint:
+    """`ep` (as read under its lock) signing with `secret`, and its current secret until `previous_until`."""
+    _set_endpoint(s, ep.name, secret=secret, previous_secret=ep.secret, previous_until=previous_until, updated_at=now)
+    return replace(ep, secret=secret, previous_secret=ep.secret, previous_until=previous_until, updated_at=now)
+
+
+def disable_endpoint(s: Session, name: str, reason: str) -> None:
+    _set_endpoint(s, name, enabled=False, disabled_reason=reason)
+
+
+def delete_endpoint(s: Session, name: str) -> None:
+    s.execute(delete(WebhookEndpoint).where(WebhookEndpoint.name == name))
 
 
 def recent_counts(s: Session, name: str) -> dict[str, int]:
@@ -137,13 +190,51 @@ def deliveries(s: Session, name: str, status: str | None, before_pk: int, limit:
     return [DeliveryRow(d.pk, d.id, t, d.status, d.next_attempt_at, d.created_at, attempts[d.pk]) for d, t in rows]
 
 
-def delivery(s: Session, name: str, delivery_id: str, lock: bool = False) -> WebhookDelivery | None:
-    q = select(WebhookDelivery).where(WebhookDelivery.endpoint == name, WebhookDelivery.id == delivery_id)
-    return s.execute(q.with_for_update() if lock else q).scalar()
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery's state as the services see it."""
+
+    pk: int
+    id: str
+    status: str
+    tries: int
+    next_attempt_at: datetime | None
+    claim: str | None
+    finished_at: datetime | None
 
 
-def lock_delivery(s: Session, pk: int) -> WebhookDelivery | None:
-    return s.execute(select(WebhookDelivery).where(WebhookDelivery.pk == pk).with_for_update()).scalar()
+_DELIVERY_COLUMNS = (WebhookDelivery.pk, WebhookDelivery.id, WebhookDelivery.status, WebhookDelivery.tries,
+                     WebhookDelivery.next_attempt_at, WebhookDelivery.claim, WebhookDelivery.finished_at)
+
+
+def _delivery(s: Session, q) -> Delivery | None:
+    row = s.execute(q).first()
+    return None if row is None else Delivery(*row)
+
+
+def delivery(s: Session, name: str, delivery_id: str, lock: bool = False) -> Delivery | None:
+    q = select(*_DELIVERY_COLUMNS).where(WebhookDelivery.endpoint == name, WebhookDelivery.id == delivery_id)
+    return _delivery(s, q.with_for_update() if lock else q)
+
+
+def lock_delivery(s: Session, pk: int) -> Delivery | None:
+    return _delivery(s, select(*_DELIVERY_COLUMNS).where(WebhookDelivery.pk == pk).with_for_update())
+
+
+def _set_delivery(s: Session, pk: int, status: str, tries: int, next_attempt_at: datetime | None,
+                  finished_at: datetime | None) -> None:
+    s.execute(update(WebhookDelivery).where(WebhookDelivery.pk == pk)
+              .values(status=status, tries=tries, next_attempt_at=next_attempt_at, finished_at=finished_at, claim=None))
+
+
+def settle(s: Session, d: Delivery) -> None:
+    """Write `d`'s outcome (status, tries, next attempt, finish) and release its claim."""
+    _set_delivery(s, d.pk, d.status, d.tries, d.next_attempt_at, d.finished_at)
+
+
+def requeue(s: Session, pk: int, now: datetime, tries: int) -> None:
+    """A finished delivery due again now, at place `tries` of the retry schedule, unclaimed."""
+    _set_delivery(s, pk, "pending", tries, now, None)
 
 
 def any_due(s: Session, now: datetime) -> bool:

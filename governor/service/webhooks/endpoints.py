@@ -4,7 +4,6 @@ change is one transaction, audited on the system chain (the URL's host, never th
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +15,6 @@ from governor.service.context import Services
 from governor.service.webhooks import targets
 from governor.service.webhooks.outbox import EVENT_TYPES
 from governor.store import webhooks as store
-from governor.store.webhook_tables import WebhookEndpoint
 
 ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -47,14 +45,14 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _view(ep: WebhookEndpoint, now: datetime, counts: dict[str, int] | None = None,
+def _view(ep: store.Endpoint, now: datetime, counts: dict[str, int] | None = None,
           secret: str | None = None) -> EndpointView:
     overlap = ep.previous_until if ep.previous_secret and ep.previous_until and ep.previous_until > now else None
-    return EndpointView(ep.name, ep.url, json.loads(ep.events), ep.enabled, ep.disabled_reason, ep.created_at,
+    return EndpointView(ep.name, ep.url, list(ep.events), ep.enabled, ep.disabled_reason, ep.created_at,
                         ep.updated_at, overlap, counts or {}, secret)
 
 
-def _audit(s, now: datetime, client: str, action: str, ep: WebhookEndpoint, **extra) -> None:
+def _audit(s, now: datetime, client: str, action: str, ep: store.Endpoint, **extra) -> None:
     data = {"name": ep.name, "host": urlsplit(ep.url).hostname, **extra}
     append_system_event(s, now, Entry(client=client, action=action, data=data))
 
@@ -85,19 +83,16 @@ def put(svc: Services, name: str, url: str, events: list[str], enabled: bool | N
         now = svc.clock.now()
         ep = store.endpoint(s, name, lock=True)
         if ep is None:
-            ep = WebhookEndpoint(name=name, url=url, events=json.dumps(events), enabled=enabled is not False,
-                                 secret=new_secret(), created_at=now, updated_at=now)
-            store.add_endpoint(s, ep)
+            ep = store.create_endpoint(s, name, url, events, enabled is not False, new_secret(), now)
             _audit(s, now, client, "webhook.created", ep, events=events, enabled=ep.enabled)
             return _view(ep, now, secret=ep.secret)
-        before = (ep.url, ep.events, ep.enabled)
-        ep.url, ep.events = url, json.dumps(events)
-        if enabled is not None:
-            ep.enabled = enabled
-            ep.disabled_reason = None if enabled else ep.disabled_reason
-        if (ep.url, ep.events, ep.enabled) != before:
-            ep.updated_at = now
+        now_enabled = ep.enabled if enabled is None else enabled
+        reason = None if enabled else ep.disabled_reason
+        if (url, tuple(events), now_enabled) != (ep.url, ep.events, ep.enabled):
+            ep = store.change_endpoint(s, ep, url, events, now_enabled, reason, now)
             _audit(s, now, client, "webhook.changed", ep, events=events, enabled=ep.enabled)
+        elif reason != ep.disabled_reason:
+            ep = store.change_endpoint(s, ep, url, events, now_enabled, reason, ep.updated_at)
         return _view(ep, now, store.recent_counts(s, name))
 
 
@@ -118,7 +113,7 @@ def remove(svc: Services, name: str, client: str) -> None:
     with svc.db.write() as s:
         ep = _found(store.endpoint(s, name, lock=True), name)
         _audit(s, svc.clock.now(), client, "webhook.deleted", ep)
-        store.delete_endpoint(s, ep)
+        store.delete_endpoint(s, ep.name)
 
 
 def rotate(svc: Services, name: str, client: str) -> EndpointView:
@@ -126,8 +121,7 @@ def rotate(svc: Services, name: str, client: str) -> EndpointView:
     with svc.db.write() as s:
         now = svc.clock.now()
         ep = _found(store.endpoint(s, name, lock=True), name)
-        ep.previous_secret, ep.previous_until = ep.secret, now + ROTATION_OVERLAP
-        ep.secret, ep.updated_at = new_secret(), now
+        ep = store.rotate_secret(s, ep, new_secret(), now + ROTATION_OVERLAP, now)
         _audit(s, now, client, "webhook.secret_rotated", ep, previous_valid_until=ep.previous_until.isoformat())
         return _view(ep, now, secret=ep.secret)
 
@@ -156,13 +150,12 @@ def retry(svc: Services, name: str, delivery_id: str, client: str) -> store.Deli
                                    "enable it first", disabled_reason=ep.disabled_reason)
         from governor.service.webhooks.worker import SCHEDULE
 
-        d.status, d.next_attempt_at, d.finished_at, d.claim, d.tries = "pending", now, None, None, len(SCHEDULE)
+        store.requeue(s, d.pk, now, len(SCHEDULE))
         _audit(s, now, client, "webhook.retried", ep, delivery_id=d.id)
-        s.flush()
         return store.deliveries(s, name, None, d.pk + 1, 1)[0]
 
 
-def _found(ep: WebhookEndpoint | None, name: str) -> WebhookEndpoint:
+def _found(ep: store.Endpoint | None, name: str) -> store.Endpoint:
     if ep is None:
         raise NotFound(f"no webhook endpoint {name!r}")
     return ep

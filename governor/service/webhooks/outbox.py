@@ -34,9 +34,7 @@ def emit(conn: Session | Tx, user, event_type: str, now: datetime, data: dict[st
     names = store.subscribers(conn, event_type)
     if not names:
         return None
-    if isinstance(conn, Session):
-        conn.flush()  # the change's own rows (a new link, changed controls) are what the event reports
-    guardians = store.guardian_ids(conn, user.pk)
+    guardians = store.guardian_ids(conn, user.pk)  # after the change's own rows (a new link, ...) are written
     guardians += [g for g in also if g not in guardians]
     body = json.dumps({"type": event_type, "timestamp": _iso(now),
                        "data": {"user_id": user.user_id, "guardian_ids": guardians, **data}},

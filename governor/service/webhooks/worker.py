@@ -13,7 +13,7 @@ import logging
 import random
 import secrets
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -167,24 +167,26 @@ def record(svc: Services, job: store.Job, outcome: Outcome) -> None:
             ATTEMPTS.labels(outcome.kind).inc()
             if d.claim != job.claim or d.status != "pending":
                 return
-            d.claim = None
             if outcome.ok:
-                d.status, d.finished_at, d.next_attempt_at = "delivered", now, None
+                store.settle(s, replace(d, status="delivered", finished_at=now, next_attempt_at=None))
                 DELIVERIES.labels("delivered").inc()
                 return
-            d.tries += 1
-            d.next_attempt_at = None if outcome.status_code == 410 else next_attempt(d.tries, now, outcome.retry_after)
-            if d.next_attempt_at is None:
-                d.status, d.finished_at = "failed", now
+            tries = d.tries + 1
+            due = None if outcome.status_code == 410 else next_attempt(tries, now, outcome.retry_after)
+            if due is None:
+                d = replace(d, status="failed", tries=tries, next_attempt_at=None, finished_at=now)
                 DELIVERIES.labels("failed").inc()
+            else:
+                d = replace(d, tries=tries, next_attempt_at=due)
+            store.settle(s, d)
             if outcome.status_code == 410 and ep.enabled:
-                ep.enabled, ep.disabled_reason = False, f"410 Gone at {now.isoformat(timespec='seconds')}"
+                store.disable_endpoint(s, ep.name, f"410 Gone at {now.isoformat(timespec='seconds')}")
                 append_system_event(s, now, Entry(client="governor-webhooks", action="webhook.disabled",
                                                   reason="gone", data={"name": ep.name, "delivery_id": d.id}))
             log.warning("webhook attempt failed", extra={"fields": {
                 "endpoint": job.endpoint, "delivery_id": job.id, "attempt": d.tries, "status": outcome.status_code,
                 "error": outcome.error, "next_attempt_at": d.next_attempt_at and d.next_attempt_at.isoformat(),
-                "delivery_status": d.status, "endpoint_disabled": not ep.enabled}})
+                "delivery_status": d.status, "endpoint_disabled": outcome.status_code == 410 or not ep.enabled}})
     except DatabaseUnavailable as e:  # the lease ends and the delivery is sent again: at least once
         log.warning("webhook attempt of %s not recorded: %s", job.id, e)
 
