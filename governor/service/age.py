@@ -89,9 +89,7 @@ def withdraw_signal(svc: Services, user_id: str, source: str, client: str) -> Ag
             v = user.facts.verification
             if v is None or v.status == "unverified":
                 raise NoSignal(f"no age signal {source!r} of {user_id!r}")
-            repo.set_verification(s, user, recorded(Verification("unverified"), now))
-            s.flush()
-            user = repo.find_user(s, user_id)
+            user = repo.set_verification(s, user, recorded(Verification("unverified"), now))
         elif not store.withdraw(s, user.pk, source):
             raise NoSignal(f"no age signal {source!r} of {user_id!r}")
         after = _view(s, policy, user, user_id, now)

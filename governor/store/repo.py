@@ -77,8 +77,9 @@ def user_facts(user, user_id: str, grants: dict[date, int]) -> UserFacts:
                      signals=age.loads(user.age_signals))  # section 8: read with the row
 
 
-def set_verification(s: Session, user: UserRecord, v: Verification) -> None:
-    _update(s, user, ver_status=v.status, ver_birth_date=v.birth_date, ver_method=v.method,
+def set_verification(s: Session, user: UserRecord, v: Verification) -> UserRecord:
+    """The user with `v`, as the use case then sees them."""
+    return _update(s, user, ver_status=v.status, ver_birth_date=v.birth_date, ver_method=v.method,
             ver_provider=v.provider, ver_assurance=v.assurance, ver_expires_at=v.expires_at,
             ver_verified_at=v.verified_at)
 
@@ -91,11 +92,12 @@ def set_settings(s: Session, user: UserRecord, timezone: str | None, daily_limit
     _update(s, user, timezone=timezone, daily_limit_minutes=daily_limit_minutes)
 
 
-def _update(s: Session, user: UserRecord, **columns: Any) -> None:
-    """Change the locked user's row (written with the transaction's flush)."""
+def _update(s: Session, user: UserRecord, **columns: Any) -> UserRecord:
+    """Change the locked user's row (written with the transaction's flush); the user as changed."""
     row = s.get(User, user.pk)
     for name, value in columns.items():
         setattr(row, name, value)
+    return _record(row)
 
 
 def erase_user(s: Session, user: UserRecord) -> None:
