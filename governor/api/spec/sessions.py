@@ -6,6 +6,8 @@ from governor.api import models as m
 from governor.api.schemas import AgeVerification, StartSession
 from governor.api.spec.op import DATE, DECISION, EMPTY_OBJECT, JSON, PROBLEM, REFUSED, VERIFICATION, Op
 
+SESSION_ID = "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q"  # the shape the service issues: s<user key in hex>_<random>
+
 OPS = [
     Op("post", "/v1/sessions", "startSession", "sessions", "Admission", ("sessions",), body=StartSession,
        responses={201: m.StartedOut, 403: {JSON: m.DecisionOut, PROBLEM: m.ProblemOut}},
@@ -19,7 +21,7 @@ OPS = [
                422: "Invalid `user_id`, or a `purpose` that no band of the active policy names (the "
                     "problem lists the known ones)"},
        example={"user_id": "pupil-12", "purpose": "learning"},
-       answer={**DECISION, "session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q", "heartbeat_interval_seconds": 60}),
+       answer={**DECISION, "session_id": SESSION_ID, "heartbeat_interval_seconds": 60}),
     Op("post", "/v1/sessions/{session_id}/heartbeat", "heartbeat", "sessions", "Accrue and decide again",
        ("sessions",), body=EMPTY_OBJECT, body_required=False,
        responses={200: m.HeartbeatOut, 404: m.ProblemOut, 409: {PROBLEM: m.SessionEndedOut}},
@@ -30,7 +32,7 @@ OPS = [
        errors={200: "The decision; `allowed: false` means the session has ended",
                404: "No such session (problem `session-not-found`)",
                409: "The session had already ended (problem `session-ended`, with its `end_reason`)"},
-       answer={**DECISION, "session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q", "used_today_seconds": 3360, "remaining_seconds": 240,
+       answer={**DECISION, "session_id": SESSION_ID, "used_today_seconds": 3360, "remaining_seconds": 240,
                "ends_at": "2026-12-02T07:40:30+08:00",
                "warnings": [{"type": "time_running_out", "seconds_left": 240, "cause": "daily_limit"}]}),
     Op("post", "/v1/sessions/{session_id}/end", "endSession", "sessions", "End a session (idempotent)",
@@ -39,7 +41,7 @@ OPS = [
                    "counted, why it ended and the user's decision now. Ending an ended session answers the "
                    "same again. No body, or `{}`.",
        errors={404: "No such session (problem `session-not-found`)"},
-       answer={**DECISION, "session_id": "s2a_Yc2R7vLq0bTq8Xw3KdPm9Q", "duration_seconds": 1260, "end_reason": "client"}),
+       answer={**DECISION, "session_id": SESSION_ID, "duration_seconds": 1260, "end_reason": "client"}),
     Op("get", "/v1/users/{user_id}/status", "getStatus", "users", "The decision for a start now", ("sessions",),
        query={"purpose": {"type": "string", "minLength": 1, "maxLength": 64,
                           "description": "a purpose the active policy names"}},
