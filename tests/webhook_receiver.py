@@ -11,6 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from standardwebhooks import Webhook
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen backlog for every worker's batch at once: with socketserver's default of 5, a
+    loaded machine reset some of 16 simultaneous connections (a ReadError, retried later), so a
+    test that holds two whole batches in flight timed out now and then."""
+
+    request_queue_size = 64
+
+
 class Receiver:
     def __init__(self):
         self.received: list[tuple[dict[str, str], bytes]] = []
@@ -50,7 +58,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
