@@ -249,12 +249,15 @@ def test_slow_clients_do_not_slow_the_service_behind_nginx(front):
                                     f"the probe, {p99(calm_times) * 1000:.1f} ms before it")
 
     # The same probe straight at one instance stalls it: what nginx above took off its hands.
+    # (Three tries, one stall enough: a sync worker may just have shed a slow connection.)
     direct = SlowClients(cluster.instances[0].port)
     try:
-        direct.tick()
-        time.sleep(1)
-        stalled = fetch(cluster.instances[0].port, "/healthz", timeout=2)
-        assert stalled.status == 0 or stalled.seconds > 1, stalled
+        tries = []
+        for _ in range(3):
+            direct.tick()
+            time.sleep(1)
+            tries.append(fetch(cluster.instances[0].port, "/healthz", timeout=2))
+        assert any(t.status == 0 or t.seconds > 1 for t in tries), tries
     finally:
         direct.close()
 
