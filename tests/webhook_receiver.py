@@ -1,6 +1,8 @@
 """A real HTTP receiver on 127.0.0.1 for the webhook tests: it keeps every request and answers
 from a script of statuses (then 204), optionally with a Retry-After, or holds a request until
-released; `endless` makes it answer 200 with a body that never ends (counted in `streamed`)."""
+released; `endless` makes it answer 200 with a body that never ends (counted in `streamed`).
+With it, the fixtures the webhook test modules share (they import them): an app that may send to
+127.0.0.1, a receiver, an admin's token."""
 from __future__ import annotations
 
 import json
@@ -8,7 +10,11 @@ import threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from standardwebhooks import Webhook
+
+from governor import create_app
+from tests.conftest import settings_for
 
 
 class _Server(ThreadingHTTPServer):
@@ -79,3 +85,23 @@ class Receiver:
         self.hold.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def app(db_url, clock):
+    """The app, with 127.0.0.1 allowed as a webhook host (GOVERNOR_WEBHOOK_ALLOW_HOSTS)."""
+    app = create_app(settings_for(db_url, webhook_allow_hosts="127.0.0.1"), clock=clock)
+    yield app
+    app.extensions["governor"].db.dispose()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def admin(token):
+    return token("admin", sub="admin-1")

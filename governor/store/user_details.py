@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from governor.domain.audit_chain import Event
 from governor.store.tables import AuditEvent, ChatSession, Grant, User
 
 
@@ -31,24 +32,6 @@ class SessionView:
     ended_at: datetime | None
     end_reason: str | None
     duration_seconds: int
-
-
-@dataclass(frozen=True)
-class EventView:
-    """An audit event with every field its hash covers."""
-
-    id: int
-    chain: str
-    seq: int
-    at: datetime
-    client: str
-    action: str
-    reason: str | None
-    policy_name: str | None
-    policy_version: int | None
-    data: str  # canonical JSON
-    prev_hash: str
-    hash: str
 
 
 def _grant(g: Grant) -> GrantView:
@@ -81,10 +64,10 @@ def recent_sessions(s: Session, user_pk: int, limit: int) -> list[SessionView]:
                                            .order_by(ChatSession.started_at.desc()).limit(limit)).scalars()]
 
 
-def latest_events(s: Session, pseudonym: str, limit: int) -> list[EventView]:
+def latest_events(s: Session, pseudonym: str, limit: int) -> list[Event]:
     """The newest events of the user's chain, newest first."""
-    return [EventView(e.id, e.chain, e.seq, e.at, e.client, e.action, e.reason, e.policy_name, e.policy_version,
-                      e.data, e.prev_hash, e.hash)
+    return [Event(e.chain, e.seq, e.at, e.client, e.action, e.reason, e.policy_name, e.policy_version,
+                  e.data, e.prev_hash, e.hash, e.id)
             for e in s.execute(select(AuditEvent).where(AuditEvent.chain == pseudonym)
                                .order_by(AuditEvent.seq.desc()).limit(limit)).scalars()]
 

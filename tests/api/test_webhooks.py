@@ -9,34 +9,13 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from governor import create_app
 from governor.service.webhooks import targets, worker
 from governor.store.webhook_tables import WebhookDelivery, WebhookEvent
 from tests.api.conftest import assert_problem
-from tests.conftest import settings_for
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, admin, app, receiver  # noqa: F401 (fixtures)
 
 ALL = ["time_request.created", "time_request.decided", "time_request.expired", "session.ended",
        "guardian.linked", "guardian.unlinked", "controls.changed"]
-
-
-@pytest.fixture
-def app(db_url, clock):
-    app = create_app(settings_for(db_url, webhook_allow_hosts="127.0.0.1"), clock=clock)
-    yield app
-    app.extensions["governor"].db.dispose()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def admin(token):
-    return token("admin", sub="admin-1")
 
 
 def register(client, admin, url, events=ALL, name="parent-app"):

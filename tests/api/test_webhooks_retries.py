@@ -13,33 +13,12 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from governor import create_app
 from governor.service.webhooks import worker
 from governor.store.webhook_tables import WebhookDelivery
 from tests.api.conftest import assert_problem
-from tests.conftest import settings_for
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, admin, app, receiver  # noqa: F401 (fixtures)
 
 SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
-
-
-@pytest.fixture
-def app(db_url, clock):
-    app = create_app(settings_for(db_url, webhook_allow_hosts="127.0.0.1"), clock=clock)
-    yield app
-    app.extensions["governor"].db.dispose()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def admin(token):
-    return token("admin", sub="admin-1")
 
 
 @pytest.fixture

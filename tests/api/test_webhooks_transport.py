@@ -8,18 +8,9 @@ import threading
 
 import pytest
 
-from governor import create_app
 from governor.service.webhooks import worker
-from tests.conftest import settings_for
 from tests.e2e.conftest import free_port
-from tests.webhook_receiver import Receiver
-
-
-@pytest.fixture
-def app(db_url, clock):
-    app = create_app(settings_for(db_url, webhook_allow_hosts="127.0.0.1"), clock=clock)
-    yield app
-    app.extensions["governor"].db.dispose()
+from tests.webhook_receiver import Receiver, admin, app  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -32,11 +23,6 @@ def receivers():
     yield make
     for r in made:
         r.close()
-
-
-@pytest.fixture
-def admin(token):
-    return token("admin", sub="admin-1")
 
 
 def one_event(client, admin, token, url: str) -> None:

@@ -11,16 +11,14 @@ import threading
 import time
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
 
-from governor import create_app
 from governor.service.context import Services
 from governor.service.webhooks import worker
 from governor.store.database import Database
 from governor.store.webhook_tables import WebhookDelivery
-from tests.conftest import PROJECT_DIR, settings_for
-from tests.webhook_receiver import Receiver
+from tests.conftest import PROJECT_DIR
+from tests.webhook_receiver import Receiver, app, receiver  # noqa: F401 (fixtures)
 
 WORKER = """
 import sys
@@ -34,20 +32,6 @@ url, now = sys.argv[1], datetime.fromisoformat(sys.argv[2])
 svc = Services(Database(url), FakeClock(now), settings_for(url, webhook_allow_hosts="127.0.0.1"))
 worker.deliver_webhooks(svc)
 """
-
-
-@pytest.fixture
-def app(db_url, clock):
-    app = create_app(settings_for(db_url, webhook_allow_hosts="127.0.0.1"), clock=clock)
-    yield app
-    app.extensions["governor"].db.dispose()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def _events(client, token, receiver, n: int) -> None:
